@@ -1,0 +1,1 @@
+"""Relational store (SQLAlchemy 2): ORM models, migrations, repositories."""
