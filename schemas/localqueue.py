@@ -1,0 +1,367 @@
+"""Embedded transport: a durable, multi-process message queue in one SQLite file.
+
+It mirrors the Pub/Sub semantics the edge and cloud rely on, so that the embedded
+default and Google Cloud Pub/Sub are interchangeable behind the transport ports:
+
+- topics and subscriptions; :meth:`LocalQueue.publish` fans a message out to every
+  subscription the topic has *at publish time* (a topic without subscriptions drops it,
+  as Pub/Sub does);
+- at-least-once delivery: :meth:`LocalQueue.pull` leases messages until the ack
+  deadline; unacked messages are redelivered after it, :meth:`LocalQueue.nack` makes
+  them deliverable at once, :meth:`LocalQueue.modify_ack_deadline` extends a lease;
+- ``delivery_attempt`` counts deliveries; with a dead-letter topic a message whose
+  ``max_delivery_attempts`` are used up is moved there instead of redelivered;
+- ordering keys: a message with key ``K`` is not handed out while an earlier message
+  with key ``K`` on the same subscription is leased and unacked (in one pull several
+  messages of one key may come back, in publish order).
+
+Concurrency: WAL journal, every write in ``BEGIN IMMEDIATE`` (one writer at a time,
+readers never blocked), ``synchronous=FULL`` so that a returned message id means the
+message is on disk. Several processes (edge publisher, any number of cloud workers) may
+open the same file. SQLite errors become :class:`TransportError` (``retryable`` for a
+locked/busy database).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from schemas.errors import TransportError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS topics (
+    name TEXT PRIMARY KEY,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS subscriptions (
+    name TEXT PRIMARY KEY,
+    topic TEXT NOT NULL REFERENCES topics(name),
+    ack_deadline_s REAL NOT NULL,
+    max_delivery_attempts INTEGER NOT NULL,
+    dead_letter_topic TEXT,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    data BLOB NOT NULL,
+    attributes TEXT NOT NULL,
+    ordering_key TEXT,
+    publish_time REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    subscription TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    ordering_key TEXT,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    lease_until REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (subscription, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_ready ON deliveries (subscription, lease_until, seq);
+CREATE INDEX IF NOT EXISTS deliveries_key ON deliveries (subscription, ordering_key, seq);
+"""
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """One delivery of a message to a subscription (ack it with ``ack_id``)."""
+
+    ack_id: str
+    message_id: str
+    data: bytes
+    attributes: dict[str, str]
+    publish_time: datetime
+    delivery_attempt: int
+    ordering_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionInfo:
+    """Settings of one subscription."""
+
+    name: str
+    topic: str
+    ack_deadline_s: float
+    max_delivery_attempts: int
+    dead_letter_topic: str | None
+
+
+def _ack_id(seq: int, attempt: int) -> str:
+    return f"{seq}.{attempt}"
+
+
+def _parse_ack_id(ack_id: str) -> tuple[int, int]:
+    try:
+        seq, attempt = ack_id.split(".")
+        return int(seq), int(attempt)
+    except ValueError as exc:
+        raise TransportError(f"malformed ack id {ack_id!r}", retryable=False) from exc
+
+
+class LocalQueue:
+    """A Pub/Sub-like durable queue stored in the SQLite file ``path``."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 30.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(
+                str(self.path), timeout=busy_timeout_s, isolation_level=None,
+                check_same_thread=False,
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise TransportError(f"cannot open local queue {self.path}: {exc}") from exc
+
+    # -- plumbing -------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), errors translated."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise TransportError(f"local queue {self.path} busy: {exc}") from exc
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise TransportError(f"local queue {self.path}: {exc}") from exc
+                if isinstance(exc, sqlite3.Error):
+                    raise TransportError(
+                        f"local queue {self.path}: {exc}", retryable=False
+                    ) from exc
+                raise
+
+    def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return list(self._db.execute(sql, args).fetchall())
+            except sqlite3.Error as exc:
+                raise TransportError(f"local queue {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the connection (the file stays)."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> LocalQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- admin ----------------------------------------------------------------------
+    def create_topic(self, name: str) -> None:
+        """Create ``name`` if it does not exist (idempotent)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO topics (name, created_at) VALUES (?, ?)",
+                (name, time.time()),
+            )
+
+    def topic_exists(self, name: str) -> bool:
+        """Whether the topic exists."""
+        return bool(self._read("SELECT 1 FROM topics WHERE name = ?", (name,)))
+
+    def create_subscription(
+        self,
+        name: str,
+        topic: str,
+        *,
+        ack_deadline_s: float = 60,
+        max_delivery_attempts: int = 5,
+        dead_letter_topic: str | None = None,
+    ) -> None:
+        """Create a subscription on ``topic`` (idempotent; settings are updated)."""
+        if ack_deadline_s <= 0 or max_delivery_attempts < 1:
+            raise TransportError(
+                f"subscription {name}: ack_deadline_s must be > 0 and "
+                "max_delivery_attempts >= 1", retryable=False,
+            )
+        with self._write() as db:
+            for t in (topic, dead_letter_topic):
+                if t is not None and db.execute(
+                    "SELECT 1 FROM topics WHERE name = ?", (t,)
+                ).fetchone() is None:
+                    raise TransportError(f"topic {t!r} not found", retryable=False)
+            row = db.execute("SELECT topic FROM subscriptions WHERE name = ?", (name,)).fetchone()
+            if row is not None and row[0] != topic:
+                raise TransportError(
+                    f"subscription {name!r} already exists on topic {row[0]!r}", retryable=False
+                )
+            db.execute(
+                "INSERT INTO subscriptions VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE"
+                " SET ack_deadline_s = excluded.ack_deadline_s,"
+                " max_delivery_attempts = excluded.max_delivery_attempts,"
+                " dead_letter_topic = excluded.dead_letter_topic",
+                (name, topic, ack_deadline_s, max_delivery_attempts, dead_letter_topic,
+                 time.time()),
+            )
+
+    def subscription(self, name: str) -> SubscriptionInfo:
+        """Settings of subscription ``name`` (TransportError if it does not exist)."""
+        rows = self._read(
+            "SELECT name, topic, ack_deadline_s, max_delivery_attempts, dead_letter_topic"
+            " FROM subscriptions WHERE name = ?", (name,),
+        )
+        if not rows:
+            raise TransportError(f"subscription {name!r} not found", retryable=False)
+        n, t, d, m, dl = rows[0]
+        return SubscriptionInfo(str(n), str(t), float(d), int(m), None if dl is None else str(dl))
+
+    def list_subscriptions(self, topic: str) -> list[str]:
+        """Names of the subscriptions attached to ``topic``."""
+        return [str(r[0]) for r in self._read(
+            "SELECT name FROM subscriptions WHERE topic = ? ORDER BY name", (topic,)
+        )]
+
+    # -- publish --------------------------------------------------------------------
+    def publish(
+        self,
+        topic: str,
+        data: bytes,
+        attributes: dict[str, str] | None = None,
+        ordering_key: str | None = None,
+    ) -> str:
+        """Store one message durably and fan it out; returns its message id."""
+        attrs = dict(attributes or {})
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in attrs.items()):
+            raise TransportError("attributes must map str to str", retryable=False)
+        with self._write() as db:
+            return str(self._insert(db, topic, bytes(data), attrs, ordering_key))
+
+    def _insert(
+        self, db: sqlite3.Connection, topic: str, data: bytes, attrs: dict[str, str],
+        ordering_key: str | None,
+    ) -> int:
+        if db.execute("SELECT 1 FROM topics WHERE name = ?", (topic,)).fetchone() is None:
+            raise TransportError(f"topic {topic!r} not found", retryable=False)
+        cur = db.execute(
+            "INSERT INTO messages (topic, data, attributes, ordering_key, publish_time)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (topic, data, json.dumps(attrs, sort_keys=True), ordering_key, time.time()),
+        )
+        seq = int(cur.lastrowid or 0)
+        db.execute(
+            "INSERT INTO deliveries (subscription, seq, ordering_key)"
+            " SELECT name, ?, ? FROM subscriptions WHERE topic = ?",
+            (seq, ordering_key, topic),
+        )
+        self._drop_if_done(db, [seq])
+        return seq
+
+    @staticmethod
+    def _drop_if_done(db: sqlite3.Connection, seqs: Sequence[int]) -> None:
+        db.executemany(
+            "DELETE FROM messages WHERE seq = ? AND NOT EXISTS"
+            " (SELECT 1 FROM deliveries WHERE deliveries.seq = messages.seq)",
+            [(s,) for s in seqs],
+        )
+
+    # -- subscribe ------------------------------------------------------------------
+    def pull(self, subscription: str, max_messages: int = 10) -> list[ReceivedMessage]:
+        """Lease up to ``max_messages`` deliverable messages (oldest first)."""
+        sub = self.subscription(subscription)
+        now = time.time()
+        out: list[ReceivedMessage] = []
+        with self._write() as db:
+            busy = dict(db.execute(
+                "SELECT ordering_key, MIN(seq) FROM deliveries WHERE subscription = ?"
+                " AND ordering_key IS NOT NULL AND lease_until > ? GROUP BY ordering_key",
+                (subscription, now),
+            ).fetchall())
+            cur = db.execute(
+                "SELECT d.seq, d.attempt, m.data, m.attributes, m.publish_time, m.ordering_key"
+                " FROM deliveries d JOIN messages m ON m.seq = d.seq"
+                " WHERE d.subscription = ? AND d.lease_until <= ? ORDER BY d.seq",
+                (subscription, now),
+            )
+            dead: list[tuple[int, bytes, str, str | None]] = []
+            for seq, attempt, data, attrs, ptime, key in cur:
+                if len(out) >= max_messages:
+                    break
+                if key is not None and key in busy and busy[key] < seq:
+                    continue
+                if sub.dead_letter_topic and attempt >= sub.max_delivery_attempts:
+                    dead.append((seq, data, attrs, key))
+                    continue
+                out.append(ReceivedMessage(
+                    ack_id=_ack_id(seq, attempt + 1), message_id=str(seq), data=bytes(data),
+                    attributes=json.loads(attrs),
+                    publish_time=datetime.fromtimestamp(ptime, UTC),
+                    delivery_attempt=attempt + 1, ordering_key=key,
+                ))
+            cur.close()
+            db.executemany(
+                "UPDATE deliveries SET attempt = attempt + 1, lease_until = ?"
+                " WHERE subscription = ? AND seq = ?",
+                [(now + sub.ack_deadline_s, subscription, int(m.message_id)) for m in out],
+            )
+            self._dead_letter(db, subscription, sub.dead_letter_topic, dead)
+        return out
+
+    def _dead_letter(
+        self, db: sqlite3.Connection, subscription: str, topic: str | None,
+        dead: list[tuple[int, bytes, str, str | None]],
+    ) -> None:
+        if not dead or topic is None:
+            return
+        for seq, data, attrs, key in dead:
+            moved = json.loads(attrs)
+            moved["dead_letter_source_subscription"] = subscription
+            moved["dead_letter_source_message_id"] = str(seq)
+            self._insert(db, topic, bytes(data), moved, key)
+            db.execute("DELETE FROM deliveries WHERE subscription = ? AND seq = ?",
+                       (subscription, seq))
+        self._drop_if_done(db, [d[0] for d in dead])
+
+    def ack(self, subscription: str, ack_ids: Sequence[str]) -> None:
+        """Acknowledge: the messages are never delivered to this subscription again."""
+        seqs = [_parse_ack_id(a)[0] for a in ack_ids]
+        with self._write() as db:
+            db.executemany("DELETE FROM deliveries WHERE subscription = ? AND seq = ?",
+                           [(subscription, s) for s in seqs])
+            self._drop_if_done(db, seqs)
+
+    def nack(self, subscription: str, ack_ids: Sequence[str]) -> None:
+        """Give the messages back for immediate redelivery."""
+        self.modify_ack_deadline(subscription, ack_ids, 0)
+
+    def modify_ack_deadline(
+        self, subscription: str, ack_ids: Sequence[str], seconds: float
+    ) -> None:
+        """Set the lease of the current deliveries to ``seconds`` from now (0 = nack).
+
+        Ack ids of an earlier delivery of the same message are ignored.
+        """
+        until = time.time() + seconds if seconds > 0 else 0.0
+        parsed = [_parse_ack_id(a) for a in ack_ids]
+        with self._write() as db:
+            db.executemany(
+                "UPDATE deliveries SET lease_until = ?"
+                " WHERE subscription = ? AND seq = ? AND attempt = ?",
+                [(until, subscription, seq, attempt) for seq, attempt in parsed],
+            )
+
+    def backlog(self, subscription: str) -> int:
+        """Number of unacknowledged messages on the subscription."""
+        self.subscription(subscription)
+        rows = self._read("SELECT COUNT(*) FROM deliveries WHERE subscription = ?",
+                          (subscription,))
+        return int(rows[0][0])
