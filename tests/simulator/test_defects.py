@@ -70,7 +70,7 @@ def test_crack_narrower_than_a_line_pitch_still_shows_shallower() -> None:
     h, it, al, ac = flat_grid()
     along_crack = Crack(100.0, 40.0, 30.0, width_mm=0.3, depth_mm=2.0, angle_deg=0.0)
     apply_defect(h, it, al, ac, along_crack, np.random.default_rng(3))
-    expected = 2.0 * 0.3 / PITCH_ALONG if 0.3 < PITCH_ALONG else 2.0
+    expected = 2.0 * 0.3 / PITCH_ALONG if PITCH_ALONG > 0.3 else 2.0
     assert np.nanmin(h) == pytest.approx(-min(2.0, expected), abs=0.1)
     assert (h < -0.2).sum() > 100
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,7 +38,7 @@ def test_pass_writes_rfid_line_then_scans_in_passing_order(tmp_path: Path) -> No
         assert names == [f.file for f in files]  # name order = passing order
         assert [f.wheel_id for f in files] == sim.trains["T1"].wheels[cam]
         times = [datetime.fromisoformat(f.capture_time) for f in files]
-        assert all(START < a < b for a, b in zip(times, times[1:], strict=False))
+        assert all(START < a < b for a, b in itertools.pairwise(times))
         assert all(not p.name.startswith(".") for p in (tmp_path / cam).iterdir())
     last_tag = max((tmp_path / "rfid").iterdir()).stat().st_mtime
     assert all((tmp_path / c / n).stat().st_mtime >= last_tag
@@ -68,7 +69,7 @@ def test_dropped_truncated_and_unknown_tag(tmp_path: Path) -> None:
     assert len(dats(tmp_path / "Cam_01")) == 3
     cut = next(f for f in rec.files if f.wheel_id == "T1-R03")
     assert cut.truncated
-    with pytest.raises(ScanFormatError, match="whole number|truncated|lines"):
+    with pytest.raises(ScanFormatError, match=r"whole number|truncated|lines"):
         read_scan(tmp_path / "Cam_02" / cut.file)
 
 
