@@ -1,0 +1,132 @@
+"""File bundles (schemas.messages): tar of ``wheel.csv`` + ``wheel.json``, zstd, in chunks.
+
+The tar is deterministic (fixed member order, mtime 0, no owner names), so the same
+per-wheel files always give the same bundle bytes and ``sha256``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import zstandard
+
+from edge.transport import OutMessage
+from schemas.messages import BUNDLE_CSV_NAME, BUNDLE_META_NAME, ChunkAttributes
+
+ZSTD_LEVEL = 3
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A compressed bundle on disk."""
+
+    path: Path
+    sha256: str
+    payload_bytes: int
+    raw_bytes: int
+
+
+class _Counter(io.RawIOBase):
+    """Counts the bytes written through it into ``inner``."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self.inner = inner
+        self.count = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: bytes) -> int:  # type: ignore[override]
+        self.inner.write(b)
+        self.count += len(b)
+        return len(b)
+
+
+def _add(tar: tarfile.TarFile, name: str, path: Path) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = path.stat().st_size
+    info.mtime = 0
+    info.mode = 0o644
+    with path.open("rb") as fh:
+        tar.addfile(info, fh)
+
+
+def make_bundle(csv_path: Path, meta_path: Path, out: Path) -> Bundle:
+    """Write the bundle of a per-wheel CSV + metadata to ``out`` (atomically)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+    with tmp.open("wb") as fh:
+        with cctx.stream_writer(fh, closefd=False) as zw:
+            counter = _Counter(zw)  # type: ignore[arg-type]
+            with tarfile.open(fileobj=counter, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                _add(tar, BUNDLE_CSV_NAME, csv_path)
+                _add(tar, BUNDLE_META_NAME, meta_path)
+            raw = counter.count
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, out)
+    with out.open("rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    return Bundle(out, digest, out.stat().st_size, raw)
+
+
+def read_bundle(payload: bytes, max_raw_bytes: int) -> tuple[bytes, bytes]:
+    """(csv bytes, metadata bytes) of a bundle; refuses to inflate beyond ``max_raw_bytes``."""
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(payload)
+    if len(raw) > max_raw_bytes:
+        raise ValueError(f"bundle inflates to {len(raw)} > {max_raw_bytes} bytes")
+    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
+        parts = {}
+        for name in (BUNDLE_CSV_NAME, BUNDLE_META_NAME):
+            member = tar.extractfile(name)
+            if member is None:
+                raise ValueError(f"bundle lacks {name}")
+            parts[name] = member.read()
+    return parts[BUNDLE_CSV_NAME], parts[BUNDLE_META_NAME]
+
+
+@dataclass(frozen=True)
+class ChunkContext:
+    """What every chunk of one file carries besides its slice."""
+
+    site: str
+    camera: str
+    file_id: str
+    wheel_id: str
+    train_id: str
+    run_id: str
+    capture_time: datetime
+
+
+def chunk_count(payload_bytes: int, chunk_bytes: int) -> int:
+    """How many chunks a payload needs."""
+    return max(1, -(-payload_bytes // chunk_bytes))
+
+
+def chunk_messages(
+    bundle: Bundle, ctx: ChunkContext, chunk_bytes: int, indexes: list[int] | None = None
+) -> list[OutMessage]:
+    """The data messages of a bundle (all chunks, or only ``indexes``)."""
+    count = chunk_count(bundle.payload_bytes, chunk_bytes)
+    wanted = range(count) if indexes is None else indexes
+    out = []
+    with bundle.path.open("rb") as fh:
+        for i in wanted:
+            fh.seek(i * chunk_bytes)
+            data = fh.read(chunk_bytes)
+            attrs = ChunkAttributes(
+                site=ctx.site, camera=ctx.camera, file_id=ctx.file_id, wheel_id=ctx.wheel_id,
+                train_id=ctx.train_id, run_id=ctx.run_id, capture_time=ctx.capture_time,
+                chunk_index=i, chunk_count=count, sha256=bundle.sha256,
+                payload_bytes=bundle.payload_bytes, raw_bytes=bundle.raw_bytes,
+            )
+            out.append(OutMessage(data, attrs.to_attributes()))
+    return out

@@ -1,0 +1,322 @@
+"""The edge uploader: watch → map to wheels → convert → bundle → publish → clean up.
+
+One :meth:`Uploader.step` does a full round over every stage; :meth:`Uploader.run` loops
+until stopped, woken early by filesystem events. Every stage reads its work from the
+pub tracker, so a restart (or a crash at any point) resumes where the ledger says.
+Per camera, files are published strictly in capture-time order (ordering key = camera
+id); a failed publish backs off exponentially and blocks only that camera.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from edge.bundle import Bundle, ChunkContext, chunk_messages, make_bundle
+from edge.files import apply_retention, free_mb, quarantine_files
+from edge.rfid import RfidLog
+from edge.runs import PassCloser, build_manifest
+from edge.scanfiles import FolderState, capture_time
+from edge.tracker import FileRow, Tracker
+from edge.transport import OutMessage, Transport
+from schemas.config import SiteConfig
+from schemas.errors import ScanFormatError, TransportError
+from schemas.messages import (
+    Heartbeat,
+    QuarantineEvent,
+    RunManifest,
+    encode_event,
+    event_attributes,
+)
+
+log = logging.getLogger(__name__)
+UNASSIGNED = "unassigned"
+UNKNOWN_TRAIN = "unknown"
+
+
+@dataclass(frozen=True)
+class Converted:
+    """What the converter produced for one scan."""
+
+    csv_path: Path
+    meta_path: Path
+    file_id: str
+
+
+class Converter(Protocol):
+    """Converts a tracked scan into per-wheel CSV + metadata under ``out_dir``."""
+
+    def __call__(self, row: FileRow, out_dir: Path) -> Converted:
+        """Raise ScanFormatError for an unreadable scan."""
+        ...
+
+
+class Uploader:
+    """The long-running edge service (see the module doc)."""
+
+    def __init__(self, cfg: SiteConfig, tracker: Tracker, transport: Transport,
+                 converter: Converter, *, clock: Callable[[], float] = time.time) -> None:
+        self.cfg, self.tracker, self.transport = cfg, tracker, transport
+        self.converter, self.clock = converter, clock
+        self.folders = {c.id: FolderState(c.id, cfg.path(c.folder)) for c in cfg.cameras}
+        for folder in [*(f.folder for f in self.folders.values()), cfg.path(cfg.rfid.folder)]:
+            folder.mkdir(parents=True, exist_ok=True)
+        self.closer = PassCloser(cfg, tracker, RfidLog(cfg.path(cfg.rfid.folder)))
+        self.work_dir = cfg.path(cfg.edge.work_dir)
+        self.known = {(f.camera, f.stem) for f in tracker.files()}
+        self.retry_at: dict[str, float] = {}
+        self.failures: dict[str, int] = {}
+        self.topics_ready = False
+        self.accepting = True
+        self.next_heartbeat = 0.0
+        self.wake = threading.Event()
+
+    # -- the loop -------------------------------------------------------------------
+    def step(self) -> None:
+        """One round over every stage."""
+        now = self.clock()
+        self._ensure_topics()
+        self.discover(now)
+        self.closer.close_ready(now)
+        self.check_disk()
+        if self.accepting:
+            self.convert_ready()
+        self.report_runs()
+        if self.topics_ready:
+            for cam in self.folders:
+                self.publish_camera(cam)
+            self.flush_outbox()
+        self.clean_confirmed()
+        if now >= self.next_heartbeat:
+            self.heartbeat()
+            self.next_heartbeat = now + self.cfg.edge.heartbeat_s
+
+    def run(self, stop: threading.Event) -> None:
+        """Loop until ``stop`` is set; errors are logged and the loop goes on."""
+        while not stop.is_set():
+            try:
+                self.step()
+            except Exception:  # the service must outlive any single failure
+                log.exception("uploader step failed; retrying")
+            self.wake.wait(self._wait_s())
+            self.wake.clear()
+
+    def _wait_s(self) -> float:
+        waits = [self.cfg.edge.rescan_s, self.next_heartbeat - self.clock()]
+        waits += [t - self.clock() for t in self.retry_at.values()]
+        if self.closer.pending()[0]:
+            waits.append(min(1.0, self.closer.close_s))
+        return max(0.05, min(waits))
+
+    def _ensure_topics(self) -> None:
+        if self.topics_ready:
+            return
+        try:
+            for c in self.cfg.cameras:
+                self.transport.ensure_topic(c.topic)
+            self.transport.ensure_topic(self.cfg.transport.events_topic)
+            self.topics_ready = True
+        except TransportError as exc:
+            log.error("transport not ready (%s); will retry", exc)
+
+    # -- stages ---------------------------------------------------------------------
+    def discover(self, now: float) -> int:
+        """Find ready pairs in every camera folder; quarantine long-orphaned halves."""
+        new = 0
+        for cam, folder in self.folders.items():
+            ready, orphans = folder.rescan(now, self.cfg.edge.stable_s, self.cfg.edge.orphan_s)
+            for pair in sorted(ready, key=lambda p: p.stem):
+                if (cam, pair.stem) in self.known:
+                    continue
+                when, source = capture_time(pair.dat)
+                self.tracker.discover(cam, pair.stem, pair.dat, pair.xml, pair.size, when,
+                                      source, appeared_at=pair.mtime)
+                self.known.add((cam, pair.stem))
+                new += 1
+            for path, reason in orphans:
+                self._quarantine_paths(cam, [path], reason)
+        return new
+
+    def convert_ready(self, limit: int = 50) -> None:
+        """Convert and bundle mapped scans, oldest first."""
+        for row in self.tracker.files("state = 'discovered' AND run_id IS NOT NULL")[:limit]:
+            try:
+                self._convert(row)
+            except ScanFormatError as exc:
+                self.quarantine(row, exc.reason)
+            except FileNotFoundError as exc:
+                self.quarantine(row, f"source file vanished before conversion: {exc}")
+            except OSError as exc:
+                log.error("cannot convert %s: %s", row.key, exc)
+                self.tracker.note_error(row.camera, f"convert {row.stem}: {exc}", row.key)
+                return
+
+    def _convert(self, row: FileRow) -> None:
+        out_dir = self.work_dir / row.camera
+        conv = self.converter(row, out_dir)
+        bundle = make_bundle(conv.csv_path, conv.meta_path, out_dir / f"{row.stem}.tar.zst")
+        count = -(-bundle.payload_bytes // self.cfg.edge.chunk_bytes)
+        self.tracker.set_state(
+            row.key, "converted", f"{bundle.payload_bytes} bytes, {count} chunk(s)",
+            file_id=conv.file_id, csv_path=str(conv.csv_path), meta_path=str(conv.meta_path),
+            bundle_path=str(bundle.path), chunk_count=count,
+            payload_bytes=bundle.payload_bytes, sha256=bundle.sha256, raw_bytes=bundle.raw_bytes,
+        )
+
+    def quarantine(self, row: FileRow, reason: str) -> None:
+        """Move an unreadable scan aside with its reason; report it; go on."""
+        dest = self.cfg.path(self.cfg.edge.quarantine_dir) / row.camera
+        quarantine_files([row.dat_path, row.xml_path], dest, reason)
+        self.tracker.set_state(row.key, "quarantined", reason, reason=reason)
+        self._enqueue_event(QuarantineEvent(
+            site=self.cfg.site_id, camera=row.camera,
+            files=[row.dat_path.name, row.xml_path.name], reason=reason,
+            at=datetime.now(UTC)))
+
+    def _quarantine_paths(self, camera: str, paths: list[Path], reason: str) -> None:
+        dest = self.cfg.path(self.cfg.edge.quarantine_dir) / camera
+        quarantine_files(paths, dest, reason)
+        self._enqueue_event(QuarantineEvent(
+            site=self.cfg.site_id, camera=camera, files=[p.name for p in paths],
+            reason=reason, at=datetime.now(UTC)))
+
+    def _enqueue_event(self, event: QuarantineEvent | RunManifest,
+                       run_id: str | None = None) -> None:
+        self.tracker.enqueue(self.cfg.transport.events_topic, encode_event(event),
+                             event_attributes(event), run_id=run_id)
+
+    def report_runs(self) -> None:
+        """Queue the manifest of every run whose files are all converted or quarantined."""
+        for run in self.tracker.unreported_runs():
+            manifest = build_manifest(self.cfg, self.tracker, run)
+            if manifest is not None:
+                self._enqueue_event(manifest, run_id=run["run_id"])
+
+    # -- publishing -----------------------------------------------------------------
+    def _backoff(self, what: str, exc: TransportError) -> float:
+        n = self.failures.get(what, 0) + 1
+        self.failures[what] = n
+        base = self.cfg.edge.retry_initial_s * 2 ** min(n - 1, 20)
+        delay = min(self.cfg.edge.retry_max_s, base) * random.uniform(0.8, 1.2)
+        if not exc.retryable:
+            delay = self.cfg.edge.retry_max_s
+        self.retry_at[what] = self.clock() + delay
+        log.warning("%s: %s; retry in %.1f s (attempt %d)", what, exc, delay, n)
+        return delay
+
+    def _due(self, what: str) -> bool:
+        return self.clock() >= self.retry_at.get(what, 0.0)
+
+    def _ok(self, what: str) -> None:
+        self.failures.pop(what, None)
+        self.retry_at.pop(what, None)
+
+    def publish_camera(self, camera: str) -> int:
+        """Publish this camera's converted files in capture order; stop at the first gap."""
+        if not self._due(camera):
+            return 0
+        topic = self.cfg.camera(camera).topic
+        sent = 0
+        for row in self.tracker.files(
+                "camera = ? AND state IN ('discovered','converted','published')", (camera,)):
+            if row.state == "discovered":
+                break  # strict order: wait until the older scan is converted
+            try:
+                self._publish_file(row, topic)
+            except TransportError as exc:
+                delay = self._backoff(camera, exc)
+                self.tracker.note_error(camera, f"publish {row.stem}: {exc}", row.key,
+                                        self.clock() + delay)
+                return sent
+            self._ok(camera)
+            sent += 1
+        return sent
+
+    def _publish_file(self, row: FileRow, topic: str) -> None:
+        assert row.bundle_path is not None and row.file_id is not None
+        assert row.sha256 is not None and row.payload_bytes and row.raw_bytes
+        count = row.chunk_count or 1
+        done = list(row.message_ids) + [""] * (count - len(row.message_ids))
+        todo = [i for i in range(count) if not done[i]]
+        bundle = Bundle(row.bundle_path, row.sha256, row.payload_bytes, row.raw_bytes)
+        ctx = ChunkContext(self.cfg.site_id, row.camera, row.file_id,
+                           row.wheel_id or UNASSIGNED, row.train_id or UNKNOWN_TRAIN,
+                           row.run_id or "none", row.capture_time)
+        msgs = chunk_messages(bundle, ctx, self.cfg.edge.chunk_bytes, todo)
+        ids = self.transport.publish(topic, msgs, ordering_key=row.camera)
+        for i, mid in zip(todo, ids, strict=True):
+            done[i] = mid
+        now = time.time()
+        self.tracker.set_state(row.key, "published", f"message ids {done}",
+                               message_ids=json.dumps(done), published_at=now)
+        self.tracker.set_state(row.key, "confirmed", f"{count} chunk(s) confirmed",
+                               confirmed_at=now, last_error=None)
+
+    def clean_confirmed(self) -> None:
+        """Apply the retention setting to every confirmed file, then mark it cleaned."""
+        for row in self.tracker.files("state = 'confirmed'"):
+            apply_retention([row.dat_path, row.xml_path],
+                            [row.csv_path, row.meta_path, row.bundle_path],
+                            self.cfg.edge.retention, self.cfg.path(self.cfg.edge.archive_dir)
+                            / row.camera)
+            self.tracker.set_state(row.key, "cleaned", f"retention {self.cfg.edge.retention}")
+
+    def flush_outbox(self) -> None:
+        """Publish queued events (manifests, quarantine events) in order."""
+        if not self._due("events"):
+            return
+        for ev in self.tracker.outbox_pending():
+            try:
+                [mid] = self.transport.publish(ev["topic"], [OutMessage(
+                    bytes(ev["data"]), dict(json.loads(ev["attributes"])))])
+            except TransportError as exc:
+                self._backoff("events", exc)
+                return
+            self._ok("events")
+            self.tracker.outbox_sent(ev["id"], mid)
+
+    # -- health ---------------------------------------------------------------------
+    def check_disk(self) -> int:
+        """Stop accepting new work below ``min_free_mb``; warn below ``warn_free_mb``."""
+        free = free_mb(self.work_dir)
+        edge = self.cfg.edge
+        accepting = free >= edge.min_free_mb
+        if accepting != self.accepting:
+            msg = (f"disk low: {free} MB free < min_free_mb {edge.min_free_mb}; "
+                   "not converting new scans (nothing is deleted)") if not accepting else \
+                f"disk space back: {free} MB free; converting again"
+            (log.error if not accepting else log.info)(msg)
+            for cam in self.folders:
+                self.tracker.note_error(cam, msg)
+        elif free < edge.warn_free_mb:
+            log.warning("disk space getting low: %d MB free (warn_free_mb %d)", free,
+                        edge.warn_free_mb)
+        self.accepting = accepting
+        return free
+
+    def heartbeat(self) -> None:
+        """Send a heartbeat now (best effort: a missed heartbeat is itself the signal)."""
+        status = self.tracker.status()
+        last = {}
+        for cam in self.folders:
+            rows = self.tracker.query("SELECT MAX(capture_time) FROM files WHERE camera = ?",
+                                      (cam,))
+            last[cam] = datetime.fromisoformat(rows[0][0]) if rows[0][0] else None
+        hb = Heartbeat(site=self.cfg.site_id, edge_id=self.cfg.edge.edge_id,
+                       sent_at=datetime.now(UTC),
+                       backlog={c: status.get(c, {}).get("backlog", 0) for c in self.folders},
+                       last_scan=last, free_disk_mb=free_mb(self.work_dir))
+        try:
+            self.transport.publish(self.cfg.transport.events_topic,
+                                   [OutMessage(encode_event(hb), event_attributes(hb))])
+        except TransportError as exc:
+            log.warning("heartbeat not sent: %s", exc)
+
