@@ -21,13 +21,25 @@ _E164 = r"^\+[1-9][0-9]{6,14}$"
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
+def _outbox_only() -> list[ChannelName]:
+    return ["outbox"]
+
+
+def _defect_floors() -> dict[str, SeverityName]:
+    return {"crack": "inspect", "chunking": "inspect"}
+
+
+def _fallbacks() -> dict[ChannelName, ChannelName]:
+    return {"sms": "email", "email": "sms"}
+
+
 class RecipientConfig(Section):
     """One person (or rota phone) of the crew, their channels and escalation level."""
 
     name: str = Field(min_length=1, max_length=64)
     phone: str | None = Field(default=None, pattern=_E164, description="E.164, e.g. +4917...")
     email: str | None = Field(default=None, pattern=_EMAIL)
-    channels: list[ChannelName] = Field(default_factory=lambda: ["outbox"], min_length=1)
+    channels: list[ChannelName] = Field(default_factory=_outbox_only, min_length=1)
     level: int = Field(default=1, ge=1, le=9, description="1 = first line; escalation goes up")
     min_severity: SeverityName = "watch"
 
@@ -46,7 +58,7 @@ class SeverityConfig(Section):
     stop_below: float = Field(default=30.0, ge=0, le=100)
     inspect_below: float = Field(default=50.0, ge=0, le=100)
     defect_min: dict[str, SeverityName] = Field(
-        default_factory=lambda: {"crack": "inspect", "chunking": "inspect"},
+        default_factory=_defect_floors,
         description="defect class -> lowest severity a bad wheel with it gets",
     )
     missing_file: SeverityName = "inspect"
@@ -81,7 +93,7 @@ class DeliveryConfig(Section):
     backoff_factor: float = Field(default=2.0, ge=1)
     backoff_max_s: float = Field(default=30.0, ge=0)
     fallback: dict[ChannelName, ChannelName] = Field(
-        default_factory=lambda: {"sms": "email", "email": "sms"},
+        default_factory=_fallbacks,
         description="channel -> channel tried when it fails after all retries",
     )
 

@@ -1,0 +1,226 @@
+"""The alerting service: the :class:`AlertSink` the pipeline hands its events to.
+
+``handle(event)`` applies the rules in one transaction (idempotent: an event already seen
+is ignored) and then sends what became due; ``tick()`` flushes pass groups past their
+grace time, escalates unacknowledged alerts and re-sends alerts a crash left unsent;
+``ack(id, by)`` acknowledges. Time comes from an injectable clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cloud.alerts import rules
+from cloud.alerts.delivery import Outcome
+from cloud.alerts.dispatch import Dispatcher, next_level, recipients_for
+from cloud.alerts.grouping import due_groups, flush_group, new_alert, resolve_condition
+from cloud.alerts.rules import RuleContext, due, touch_condition
+from cloud.alerts.severity import Severity
+from cloud.alerts.store import AlertStore
+from cloud.alerts.tables import AlertRow, ConditionRow, SeenEventRow
+from cloud.domain_events import (
+    DomainEvent,
+    FileArrivedLate,
+    FileMissing,
+    PipelineError,
+    RunComplete,
+    SourceBack,
+    SourceSilent,
+    WheelScored,
+)
+from schemas.config.alerts import RecipientConfig
+from schemas.errors import WheelWatchError
+
+log = logging.getLogger(__name__)
+
+
+class UnknownAlertError(WheelWatchError):
+    """No alert has this id."""
+
+
+def event_digest(event: DomainEvent) -> str:
+    """Content digest of an event: a redelivered event has the same one."""
+    body = json.dumps(dataclasses.asdict(event), default=str, sort_keys=True)
+    return hashlib.sha256(f"{type(event).__name__}:{body}".encode()).hexdigest()
+
+
+def _hm(t: datetime | None) -> str:
+    return f"{t:%H:%M}Z" if t else "never"
+
+
+class AlertService:
+    """Rules, grouping, de-duplication, delivery, acknowledgement and escalation."""
+
+    def __init__(self, ctx: RuleContext, store: AlertStore, dispatcher: Dispatcher,
+                 clock: Callable[[], datetime]) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.cfg
+        self.store = store
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self._lock = threading.RLock()
+
+    # --- AlertSink -------------------------------------------------------------------
+    def handle(self, event: DomainEvent) -> None:
+        """Apply one event (ignored if already handled), then send what became due."""
+        if not self.cfg.enabled:
+            return
+        digest = event_digest(event)
+        with self._lock:
+            now = self.clock()
+            with self.store.tx() as s:
+                if s.get(SeenEventRow, digest) is not None:
+                    log.debug("event %s already handled", type(event).__name__)
+                    return
+                self._apply(s, event, now)
+                s.add(SeenEventRow(digest=digest, kind=type(event).__name__, seen_at=now))
+            self._dispatch_pending()
+
+    def _apply(self, s: Session, ev: DomainEvent, now: datetime) -> None:
+        new_id = self.store.new_alert_id
+        if isinstance(ev, WheelScored):
+            rules.on_wheel_scored(s, ev, self.ctx, now)
+        elif isinstance(ev, FileMissing):
+            rules.on_file_missing(s, ev, self.ctx, now)
+        elif isinstance(ev, RunComplete):
+            flush_group(s, rules.group_key(ev.site, ev.run_id, ev.train_id), self.ctx, new_id, now)
+        elif isinstance(ev, FileArrivedLate):
+            cond = rules.on_file_arrived_late(s, ev, now)
+            if cond is not None:
+                self._resolve(s, cond, f"file of wheel {ev.wheel_id} ({ev.camera}) arrived "
+                              f"{_hm(ev.arrived_at)}", ev.site, now)
+        elif isinstance(ev, SourceSilent):
+            key = rules.source_cond(ev.site, ev.kind, ev.source)
+            title = f"{ev.kind} {ev.source} silent, last seen {_hm(ev.last_seen)}"
+            self._raise(s, key, "source", title, ev.site, self.cfg.severity.source_silent, now)
+        elif isinstance(ev, SourceBack):
+            cond = s.get(ConditionRow, rules.source_cond(ev.site, ev.kind, ev.source))
+            if cond is not None and cond.active:
+                self._resolve(s, cond, f"{ev.kind} {ev.source} back {_hm(ev.seen_at)}",
+                              ev.site, now)
+        elif isinstance(ev, PipelineError):
+            key = rules.pipeline_cond(ev.site, ev.where)
+            file = f" (file {ev.file_id})" if ev.file_id else ""
+            title = f"{ev.where} error stops scoring{file}: {ev.reason}"
+            self._raise(s, key, "pipeline", title, ev.site, self.cfg.severity.pipeline_error, now)
+
+    def _raise(self, s: Session, key: str, kind: str, title: str, site: str, sev: str,
+               now: datetime) -> None:
+        cond = touch_condition(s, key, site=site, kind=kind, summary=title, now=now)
+        if not due(cond, now, self.ctx.repeat):
+            return
+        alert = new_alert(s, self.store.new_alert_id, site=site, kind=kind,
+                          severity=Severity.parse(sev), title=title, now=now,
+                          escalate_after=timedelta(seconds=self.cfg.escalate_after_s))
+        cond.active, cond.last_sent_at, cond.last_alert_id = True, now, alert.id
+
+    def _resolve(self, s: Session, cond: ConditionRow, title: str, site: str, now: datetime
+                 ) -> None:
+        resolve_condition(s, cond, now)
+        parent = s.get(AlertRow, cond.last_alert_id) if cond.last_alert_id else None
+        new_alert(s, self.store.new_alert_id, site=site, kind="resolution",
+                  severity=Severity(parent.severity) if parent else Severity.WATCH,
+                  title=title, now=now, parent_id=parent.id if parent else None,
+                  run_id=parent.run_id if parent else None,
+                  train_id=parent.train_id if parent else None)
+
+    # --- sending ---------------------------------------------------------------------
+    def _dispatch_pending(self) -> None:
+        with self.store.tx() as s:
+            pending = list(s.scalars(select(AlertRow).where(AlertRow.dispatch == "pending")
+                                     .order_by(AlertRow.created_at, AlertRow.id)))
+        for alert in pending:
+            purpose = "resolution" if alert.kind == "resolution" else "alert"
+            self._send(alert, purpose, alert.level)
+
+    def _send(self, alert: AlertRow, purpose: str, level: int) -> None:
+        if purpose == "escalation":
+            recipients = recipients_for(self.cfg, level, alert.severity)
+        else:
+            recipients = self.dispatcher.recipients(alert, purpose)
+        outcomes = self.dispatcher.send(alert, purpose, recipients, level)
+        failed = [o for o in outcomes if not o.reached]
+        if purpose != "escalation":
+            self._mark(alert.id, "failed" if failed or not outcomes else "sent")
+        if failed:
+            self._report_undeliverable(alert, purpose, failed)
+
+    def _mark(self, alert_id: str, dispatch: str) -> None:
+        with self.store.tx() as s:
+            row = s.get(AlertRow, alert_id)
+            assert row is not None
+            row.dispatch = dispatch
+
+    def _report_undeliverable(self, alert: AlertRow, purpose: str, failed: list[Outcome]
+                              ) -> None:
+        """Tell everyone else (and the outbox) that ``alert`` did not reach somebody."""
+        unreached = {o.recipient for o in failed}
+        errors = " | ".join(e for o in failed for e in o.errors)
+        title = f"alert {alert.id} ({purpose}) NOT delivered to {', '.join(sorted(unreached))}"
+        with self.store.tx() as s:
+            report = new_alert(s, self.store.new_alert_id, site=alert.site, kind="undeliverable",
+                               severity=Severity(alert.severity), title=f"{title}: {errors}",
+                               now=self.clock(), parent_id=alert.id,
+                               run_id=alert.run_id, train_id=alert.train_id)
+            report.dispatch = "sending"
+        log.error("UNDELIVERABLE: %s: %s", title, errors)
+        targets = [r for r in self.cfg.recipients if r.name not in unreached]
+        if "outbox" in self.dispatcher.deliverer.channels:
+            targets.append(RecipientConfig(name="undeliverable-log", channels=["outbox"]))
+        outcomes = self.dispatcher.send(report, "undeliverable", targets, 0)
+        self._mark(report.id, "sent" if any(o.reached for o in outcomes) else "failed")
+
+    # --- time-driven -----------------------------------------------------------------
+    def tick(self) -> None:
+        """Flush pass groups past grace, escalate unacknowledged alerts, send leftovers."""
+        if not self.cfg.enabled:
+            return
+        with self._lock:
+            now = self.clock()
+            with self.store.tx() as s:
+                grace = timedelta(seconds=self.cfg.grace_s)
+                for gk in due_groups(s, now, grace):
+                    flush_group(s, gk, self.ctx, self.store.new_alert_id, now)
+            self._dispatch_pending()
+            self._escalate(now)
+
+    def _escalate(self, now: datetime) -> None:
+        with self.store.tx() as s:
+            due_alerts = list(s.scalars(select(AlertRow).where(
+                AlertRow.status == "open", AlertRow.next_escalation_at.is_not(None),
+                AlertRow.next_escalation_at <= now)))
+            todo: list[tuple[AlertRow, int]] = []
+            for alert in due_alerts:
+                level = next_level(self.cfg, alert.level)
+                if level is None:
+                    alert.next_escalation_at = None
+                    continue
+                alert.level = level
+                alert.next_escalation_at = now + timedelta(seconds=self.cfg.escalate_after_s)
+                todo.append((alert, level))
+        for alert, level in todo:
+            log.warning("alert %s not acknowledged: escalating to level %d", alert.id, level)
+            self._send(alert, "escalation", level)
+
+    # --- acknowledgement ---------------------------------------------------------------
+    def ack(self, alert_id: str, by: str) -> AlertRow:
+        """Acknowledge an alert (stops its escalation); acknowledging twice keeps the first."""
+        with self._lock, self.store.tx() as s:
+            alert = s.get(AlertRow, alert_id.strip().upper())
+            if alert is None:
+                raise UnknownAlertError(f"no alert with id {alert_id!r}")
+            if alert.acked_at is None:
+                alert.acked_at, alert.acked_by = self.clock(), by
+                alert.next_escalation_at = None
+                if alert.status == "open":
+                    alert.status = "acked"
+            return alert
