@@ -1,0 +1,144 @@
+"""Multi-scale physical features of the residual map (what separates defects from benign).
+
+- flat spot: full-width depression over 15-70 mm -> matched parabolic filters on the
+  per-row median of the residual (averaging across the tread beats the noise);
+- chunking / crack: depressions at several scales, oriented line filters for cracks;
+- blister: bulges >= 0.4 mm at 3-6 mm scale (seam ridges < 0.15 mm and thin);
+- intensity is never used for detection (heat bands, dust are benign).
+Each detector reports a robust z (noise-normalised) and an amplitude in mm, plus the
+grid cell where it peaked (for the location).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from models.serving.residual import Residual
+
+SCALES_MM = (1.0, 2.5, 6.0)
+FLAT_MM = (15.0, 25.0, 40.0, 70.0)
+CRACK_MM = 8.0
+ANGLES = (0.0, 30.0, 60.0, 90.0, 120.0, 150.0)
+
+
+@dataclass
+class Detection:
+    """One detector's evidence: z (noise units), amplitude (mm), peak cell, map."""
+
+    z: float
+    mm: float
+    row: int
+    col: int
+
+
+@dataclass
+class Features:
+    """Feature vector + per-detector detections + an evidence map for the heatmap."""
+
+    names: list[str]
+    values: np.ndarray  # float32 (n_features,)
+    detections: dict[str, Detection] = field(default_factory=dict)
+    evidence: np.ndarray | None = None  # (rows, cols) depression+bulge z
+
+
+def _mad(v: np.ndarray) -> float:
+    return 1.4826 * float(np.median(np.abs(v - np.median(v)))) + 1e-6
+
+
+def _flat_spot(res: Residual, along_mm: float) -> Detection:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        s = np.nanmedian(res.r, axis=1)
+    s = np.where(np.isfinite(s), s, 0.0)
+    best = Detection(0.0, 0.0, 0, res.r.shape[1] // 2)
+    n = s.size
+    for length in FLAT_MM:
+        half = max(2, round(length / 2 / along_mm))
+        t = np.arange(-2 * half, 2 * half + 1) * along_mm
+        k = np.clip((length / 2) ** 2 - t**2, 0, None) / (length / 2) ** 2
+        k = k - k.mean()
+        if k.size >= n:
+            continue
+        ext = np.concatenate([s[-2 * half :], s, s[: 2 * half]])
+        amp = -np.convolve(ext, k[::-1], mode="valid")[:n] / float(np.sum(k * k))
+        z = amp / _mad(amp)
+        i = int(np.argmax(z))
+        if z[i] > best.z:
+            best = Detection(float(z[i]), float(amp[i]), i, res.r.shape[1] // 2)
+    return best
+
+
+def _extremes(m: np.ndarray, valid: np.ndarray) -> tuple[Detection, Detection, float]:
+    vals = m[valid] if valid.any() else m.ravel()
+    sd = _mad(vals[:: max(1, vals.size // 20000)])
+    lo = np.where(valid, m, 0.0)
+    i_min, i_max = int(np.argmin(lo)), int(np.argmax(lo))
+    r0, c0 = divmod(i_min, m.shape[1])
+    r1, c1 = divmod(i_max, m.shape[1])
+    dep = Detection(float(-lo.flat[i_min] / sd), float(-lo.flat[i_min]), r0, c0)
+    bul = Detection(float(lo.flat[i_max] / sd), float(lo.flat[i_max]), r1, c1)
+    return dep, bul, sd
+
+
+def _line_filter(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray:
+    """Minimum over orientations of the mean along an 8 mm line through each cell."""
+    rows, cols = f.shape
+    steps = np.arange(-CRACK_MM / 2, CRACK_MM / 2 + 1e-9, 0.5)
+    pr = int(np.ceil(CRACK_MM / 2 / along_mm)) + 1
+    pc = int(np.ceil(CRACK_MM / 2 / across_mm)) + 1
+    pad = np.pad(f, ((pr, pr), (pc, pc)), mode="constant")
+    best = np.full(f.shape, np.inf, dtype=np.float32)
+    for ang in ANGLES:
+        a = np.deg2rad(ang)
+        offs = {(round(t * np.cos(a) / along_mm), round(t * np.sin(a) / across_mm))
+                for t in steps}
+        acc = np.zeros(f.shape, dtype=np.float32)
+        for dr, dc in offs:
+            acc += pad[pr + dr : pr + dr + rows, pc + dc : pc + dc + cols]
+        np.minimum(best, acc / len(offs), out=best)
+    return best
+
+
+def extract(res: Residual, along_mm: float, across_mm: float,
+            missing_frac: float) -> Features:
+    """Feature vector of one wheel (see FEATURE_NAMES)."""
+    f = res.filled
+    valid = np.isfinite(res.r)
+    det: dict[str, Detection] = {"flat": _flat_spot(res, along_mm)}
+    vals: list[float] = [det["flat"].z, det["flat"].mm]
+    evidence = np.zeros(f.shape, dtype=np.float32)
+    for s in SCALES_MM:
+        g = ndimage.gaussian_filter(f, (s / along_mm, s / across_mm), mode="wrap")
+        dep, bul, sd = _extremes(g, valid)
+        det[f"dep{s:g}"], det[f"bulge{s:g}"] = dep, bul
+        vals += [dep.z, dep.mm, bul.z, bul.mm]
+        if s == SCALES_MM[1]:
+            evidence = np.abs(g) / sd
+            strong = (g < -max(0.25, 5 * sd)) & valid
+            bumps = (g > max(0.2, 5 * sd)) & valid
+            vals += [float(np.log1p(strong.sum() * along_mm * across_mm)),
+                     float(np.log1p(bumps.sum() * along_mm * across_mm))]
+    line = _line_filter(f, along_mm, across_mm)
+    cdep, _, _ = _extremes(line, valid)
+    det["crack"] = cdep
+    vals += [cdep.z, cdep.mm]
+    fdep, fbul, _ = _extremes(f, valid)
+    vals += [fdep.mm / res.sigma, fbul.mm / res.sigma]
+    vals += [float(np.log(res.sigma)), missing_frac, res.runout_mm]
+    return Features(list(FEATURE_NAMES), np.asarray(vals, dtype=np.float32), det, evidence)
+
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "flat_z", "flat_mm",
+    "dep1_z", "dep1_mm", "bulge1_z", "bulge1_mm",
+    "dep2.5_z", "dep2.5_mm", "bulge2.5_z", "bulge2.5_mm", "dep_area", "bulge_area",
+    "dep6_z", "dep6_mm", "bulge6_z", "bulge6_mm",
+    "crack_z", "crack_mm",
+    "fine_dep_z", "fine_bulge_z",
+    "log_noise", "missing_frac", "runout_mm",
+)

@@ -1,0 +1,135 @@
+"""Resample a scan onto a fixed physical grid (mm along the circumference x mm across).
+
+Binning averages every valid point that falls into a cell (so thin features keep their
+area); cells coarser than the scan are filled from the nearest line/column. Missing data
+stays a mask (NaN), never zeros. The tread is found as the widest run of columns that
+are mostly valid and near the tread level; background (hub, frame) is dropped.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.serving.inputs import RawHeights
+from schemas.errors import ScoringError
+
+
+@dataclass(frozen=True)
+class GridParams:
+    """Physical grid of the preprocessing (stored in the model metadata)."""
+
+    along_mm: float = 1.0
+    across_mm: float = 0.5
+    edge_trim_mm: float = 1.5
+    background_drop_mm: float = 6.0
+
+
+@dataclass
+class WheelGrid:
+    """Heights (mm) and normalised intensity on the physical grid, NaN = missing."""
+
+    height: np.ndarray  # (rows, cols) float32
+    intensity: np.ndarray  # (rows, cols) float32, 1.0 = wheel median
+    line_of_row: np.ndarray  # (rows,) source line index of each row
+    col_of_col: np.ndarray  # (cols,) source column index of each grid column
+    params: GridParams
+    lines_per_rev: int
+    mean_intensity: float
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Mask of cells with data."""
+        return np.isfinite(self.height)
+
+
+def _bin_index(pos: np.ndarray, step: float) -> tuple[np.ndarray, int]:
+    idx = np.floor((pos - pos.min()) / step).astype(np.int64)
+    return idx, int(idx.max()) + 1
+
+
+def _reduce(values: np.ndarray, ok: np.ndarray, idx: np.ndarray, n: int,
+            axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sum and count of valid values per bin along ``axis`` (idx sorted ascending)."""
+    starts = np.searchsorted(idx, np.arange(n))
+    present = np.zeros(n, dtype=bool)
+    present[np.unique(idx)] = True
+    starts = np.minimum(starts, idx.size - 1)
+    s = np.add.reduceat(np.where(ok, values, 0), starts, axis=axis)
+    c = np.add.reduceat(ok.astype(np.float32), starts, axis=axis)
+    miss = ~present
+    if miss.any():  # bins with no source line/column: take the nearest one
+        near = np.clip(np.searchsorted(idx, np.arange(n)), 0, idx.size - 1)
+        src_v = np.take(np.where(ok, values, 0), near, axis=axis)
+        src_c = np.take(ok.astype(np.float32), near, axis=axis)
+        sl = [slice(None)] * values.ndim
+        sl[axis] = miss  # type: ignore[call-overload]
+        s[tuple(sl)] = src_v[tuple(sl)]
+        c[tuple(sl)] = src_c[tuple(sl)]
+    return s, c
+
+
+def _tread_columns(raw: RawHeights, p: GridParams) -> np.ndarray:
+    """Boolean mask of source columns on the tread."""
+    h = raw.height
+    valid_frac = np.isfinite(h).mean(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(h[:: max(1, h.shape[0] // 64)], axis=0)
+    good = (valid_frac > 0.5) & np.isfinite(med)
+    if good.sum() < 8:
+        raise ScoringError("no tread found: fewer than 8 columns with data")
+    # a step larger than background_drop_mm between neighbours ends the tread
+    # (works whichever way the height axis points)
+    step = np.abs(np.diff(np.where(good, med, np.nan)))
+    cut = np.concatenate([[False], ~(step < p.background_drop_mm / 3)])
+    on = good.copy()
+    on[cut] = False
+    # widest contiguous run of columns
+    d = np.diff(np.concatenate([[0], on.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    k = int(np.argmax(ends - starts))
+    a, b = starts[k], ends[k]
+    x = raw.x_mm
+    lo, hi = min(x[a], x[b - 1]), max(x[a], x[b - 1])
+    mask = np.zeros(h.shape[1], dtype=bool)
+    mask[a:b] = True
+    mask &= (x >= lo + p.edge_trim_mm) & (x <= hi - p.edge_trim_mm)
+    if mask.sum() < 8:
+        raise ScoringError("tread narrower than the edge trim")
+    return mask
+
+
+def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
+    """Resample heights and intensity of one revolution onto the physical grid."""
+    p = p or GridParams()
+    cols = np.flatnonzero(_tread_columns(raw, p))
+    x = raw.x_mm[cols]
+    order = np.argsort(x, kind="stable")
+    cols, x = cols[order], x[order]
+    h = raw.height[: raw.lines_per_rev][:, cols]
+    ok = np.isfinite(h)
+    inten = raw.intensity[: raw.lines_per_rev][:, cols] if raw.intensity is not None else None
+    along = np.arange(h.shape[0], dtype=np.float64) * raw.mm_per_line
+    ridx, nr = _bin_index(along, p.along_mm)
+    cidx, nc = _bin_index(x.astype(np.float64), p.across_mm)
+    s, c = _reduce(h, ok, cidx, nc, axis=1)
+    s, _ = _reduce(s, c > 0, ridx, nr, axis=0)
+    cnt, _ = _reduce(c, c > 0, ridx, nr, axis=0)
+    with np.errstate(all="ignore"):
+        height = np.where(cnt > 0, s / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
+    if inten is not None:
+        si, _ = _reduce(inten, ok, cidx, nc, axis=1)
+        si, _ = _reduce(si, c > 0, ridx, nr, axis=0)
+        with np.errstate(all="ignore"):
+            ig = np.where(cnt > 0, si / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
+        mean_i = float(np.nanmean(ig)) if np.isfinite(ig).any() else 0.0
+        med = float(np.nanmedian(ig)) if np.isfinite(ig).any() else 1.0
+        ig = ig / max(med, 1e-6)
+    else:
+        ig, mean_i = np.full_like(height, np.nan), 0.0
+    line_of_row = np.searchsorted(ridx, np.arange(nr)).clip(0, h.shape[0] - 1)
+    col_of_col = cols[np.searchsorted(cidx, np.arange(nc)).clip(0, cols.size - 1)]
+    return WheelGrid(height, ig, line_of_row, col_of_col, p, raw.lines_per_rev, mean_i)

@@ -1,0 +1,122 @@
+"""Remove the wheel's nominal shape from the gridded heights, leaving local deviations.
+
+nominal = tread profile (robust per-column median over the revolution)
+        + runout (robust fit of low-order harmonics of each row's level vs angle)
+        + smooth wear (coarse block medians, median-filtered over ~150 mm of circumference).
+A flat spot (15-70 mm) or a chunk is shorter than half the smoothing window and sits
+outside the robust harmonic fit, so it survives into the residual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from models.serving.grid import WheelGrid
+
+
+@dataclass(frozen=True)
+class ResidualParams:
+    """Nominal-shape removal parameters (stored in the model metadata)."""
+
+    harmonics: int = 4
+    block_rows: int = 8
+    block_cols: int = 8
+    window_mm: float = 150.0
+
+
+@dataclass
+class Residual:
+    """Local height deviation (mm, NaN = missing) and its noise level."""
+
+    r: np.ndarray  # (rows, cols) float32
+    filled: np.ndarray  # r with missing cells set to 0 (neutral)
+    sigma: float  # robust fine-scale noise (mm)
+    runout_mm: float  # peak-to-peak of the fitted runout
+    profile: np.ndarray  # (cols,) tread profile (mm)
+
+
+def _fill_nan_1d(v: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(v)
+    if ok.all() or not ok.any():
+        return np.nan_to_num(v)
+    idx = np.arange(v.size)
+    return np.interp(idx, idx[ok], v[ok], period=v.size)
+
+
+def robust_harmonics(v: np.ndarray, k: int, iters: int = 6) -> np.ndarray:
+    """Tukey-weighted least-squares fit of harmonics 0..k over one revolution."""
+    n = v.size
+    t = 2 * np.pi * np.arange(n) / n
+    cols = [np.ones(n)]
+    for j in range(1, k + 1):
+        cols += [np.cos(j * t), np.sin(j * t)]
+    b = np.stack(cols, axis=1)
+    w = np.ones(n)
+    fit = np.zeros(n)
+    for _ in range(iters):
+        coef = np.linalg.lstsq(b * w[:, None], v * w, rcond=None)[0]
+        fit = b @ coef
+        res = v - fit
+        s = 1.4826 * np.median(np.abs(res - np.median(res))) + 1e-6
+        u = res / (4.685 * s)
+        w = np.where(np.abs(u) < 1, (1 - u**2) ** 2, 0.0)
+    return fit
+
+
+def _block_median(r: np.ndarray, br: int, bc: int) -> np.ndarray:
+    rows, cols = r.shape
+    nr, nc = -(-rows // br), -(-cols // bc)
+    pad = np.full((nr * br, nc * bc), np.nan, dtype=np.float32)
+    pad[:rows, :cols] = r
+    blocks = pad.reshape(nr, br, nc, bc).transpose(0, 2, 1, 3).reshape(nr, nc, br * bc)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(blocks, axis=2)
+    return med
+
+
+def _background(r: np.ndarray, p: ResidualParams, along_mm: float) -> np.ndarray:
+    coarse = _block_median(r, p.block_rows, p.block_cols)
+    coarse = np.where(np.isfinite(coarse), coarse, 0.0)
+    win = max(3, int(p.window_mm / (p.block_rows * along_mm)) | 1)
+    smooth = ndimage.median_filter(coarse, size=(win, 1), mode="wrap")
+    smooth = ndimage.uniform_filter(smooth, size=(3, 3), mode="nearest")
+    rows, cols = r.shape
+    ri = (np.arange(rows) + 0.5) / p.block_rows - 0.5
+    ci = (np.arange(cols) + 0.5) / p.block_cols - 0.5
+    out = np.empty((smooth.shape[0], cols))
+    for i in range(smooth.shape[0]):
+        out[i] = np.interp(ci, np.arange(smooth.shape[1]), smooth[i])
+    full = np.empty((rows, cols))
+    for j in range(cols):
+        full[:, j] = np.interp(ri, np.arange(out.shape[0]), out[:, j], period=out.shape[0])
+    return full
+
+
+def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
+    """Local deviations of the tread from its nominal shape."""
+    p = p or ResidualParams()
+    h = grid.height.astype(np.float64)
+    sub = h[:: max(1, h.shape[0] // 256)]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        profile = _fill_nan_1d(np.nanmedian(sub, axis=0))
+        r1 = h - profile[None, :]
+        level = _fill_nan_1d(np.nanmedian(r1, axis=1))
+    runout = robust_harmonics(level, p.harmonics)
+    r2 = r1 - runout[:, None]
+    r = (r2 - _background(r2, p, grid.params.along_mm)).astype(np.float32)
+    filled = np.where(np.isfinite(r), r, 0.0).astype(np.float32)
+    fine = filled - ndimage.uniform_filter(filled, size=3, mode="wrap")
+    ok = np.isfinite(r)
+    sigma = 1.4826 * float(np.median(np.abs(fine[ok]))) / 0.943 if ok.any() else 1.0
+    return Residual(r, filled, max(sigma, 1e-3), float(np.ptp(runout)),
+                    profile.astype(np.float32))

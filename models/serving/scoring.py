@@ -1,0 +1,101 @@
+"""Score math shared by training and serving: feature transform, anomaly, calibration.
+
+badness b combines the classifier's bad-logit and a good-only anomaly score, each
+shifted by its threshold and divided by its spread on held-out good wheels, so b = 0 is
+the edge of the good wheels seen in cross-validation. score = 100 / (1 + 3/7 * e^b):
+b = 0 gives 70, the site's alert limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from models.serving.features import FEATURE_NAMES
+
+CLASSES = ("none", "chunking", "crack", "flat_spot", "blister", "other")
+THRESHOLD = 70.0
+# features whose large values mean "defect" (the anomaly score looks at these only)
+EVIDENCE = tuple(n for n in FEATURE_NAMES if n.endswith(("_z", "_mm", "_area"))
+                 and not n.startswith(("log_", "runout")))
+
+
+def transform(values: np.ndarray) -> np.ndarray:
+    """Signed log compression of raw feature values (rows = wheels)."""
+    v = np.asarray(values, dtype=np.float64)
+    return (np.sign(v) * np.log1p(np.abs(v))).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Everything needed to turn model outputs into the 0-100 score (metadata.json)."""
+
+    feat_mean: list[float]
+    feat_std: list[float]
+    good_median: list[float]
+    good_scale: list[float]
+    mlp_threshold: float
+    mlp_scale: float
+    anomaly_threshold: float
+    anomaly_scale: float
+    anomaly_weight: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Calibration:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**dict(d))
+
+
+def standardise(t: np.ndarray, cal: Calibration) -> np.ndarray:
+    """Transformed features -> model input (float32)."""
+    return ((t - np.asarray(cal.feat_mean)) / np.asarray(cal.feat_std)).astype(np.float32)
+
+
+def good_stats(t_good: np.ndarray) -> tuple[list[float], list[float]]:
+    """Robust per-feature median and spread of transformed good-wheel features."""
+    med = np.median(t_good, axis=0)
+    mad = 1.4826 * np.median(np.abs(t_good - med), axis=0)
+    spread = np.maximum(mad, 0.05 * np.abs(med) + 0.05)
+    return med.tolist(), spread.tolist()
+
+
+def anomaly(t: np.ndarray, median: Sequence[float], scale: Sequence[float]) -> np.ndarray:
+    """Good-only anomaly: largest one-sided robust z over the evidence features."""
+    idx = [FEATURE_NAMES.index(n) for n in EVIDENCE]
+    z = (t[:, idx] - np.asarray(median)[idx]) / np.asarray(scale)[idx]
+    return np.asarray(z.max(axis=1), dtype=np.float64)
+
+
+def bad_logit(probs: np.ndarray) -> np.ndarray:
+    """log(P(bad) / P(good)) from the class probabilities (column 0 = none)."""
+    p_good = np.clip(probs[:, 0].astype(np.float64), 1e-7, 1 - 1e-7)
+    return np.log((1 - p_good) / p_good)
+
+
+def badness(logit: np.ndarray, anom: np.ndarray, cal: Calibration) -> np.ndarray:
+    """Combined badness; 0 at the calibrated threshold."""
+    b1 = (logit - cal.mlp_threshold) / cal.mlp_scale
+    b2 = (anom - cal.anomaly_threshold) / cal.anomaly_scale
+    return np.maximum(b1, cal.anomaly_weight * b2 - (1 - cal.anomaly_weight) * 1e3)
+
+
+def to_score(b: np.ndarray) -> np.ndarray:
+    """Badness -> confidence 0-100 that the wheel is good (70 at b = 0)."""
+    k = np.log(THRESHOLD / (100 - THRESHOLD))
+    return 100.0 / (1.0 + np.exp(np.clip(b - k, -50, 50)))
+
+
+def threshold_of(held_out_good: np.ndarray) -> tuple[float, float]:
+    """Threshold just above the held-out good values and their spread."""
+    v = np.sort(np.asarray(held_out_good, dtype=np.float64))
+    q50, q90 = np.quantile(v, [0.5, 0.9])
+    spread = max(float(q90 - q50), 1e-3)
+    top = float(np.quantile(v, 0.995)) if v.size >= 200 else float(v[-1])
+    return top + 0.25 * spread, spread
