@@ -53,7 +53,7 @@ def realistic_arrays(lines: int, width: int, *, ranger3: bool, seed: int = 0
         mark[:, 2] = np.arange(lines, dtype=np.int32) * 250
         arrays["Mark"] = mark
         return arrays
-    return {"Mark": mark, **arrays}
+    return {"Mark": mark, "Intensity": arrays["Intensity"], "Range": arrays["Range"]}
 
 
 def _write(folder: Path, name: str, lines: int, width: int, ranger3: bool) -> Path:
@@ -117,7 +117,7 @@ def _peak_mb(kind: str, dat: Path, out: Path) -> float | None:
         return pool.apply(_peak_step, (kind, str(dat), str(out)))
 
 
-def _case(folder: Path, case: str, dat: Path) -> list[dict[str, Any]]:
+def _case(folder: Path, case: str, dat: Path, peak: bool = True) -> list[dict[str, Any]]:
     out = folder / "out"
     read_ms = _median_time(lambda: read_scan(dat), 20) * 1e3
     touch_s = _median_time(lambda: [np.array(a) for a in read_scan(dat).arrays.values()], 5)
@@ -129,7 +129,10 @@ def _case(folder: Path, case: str, dat: Path) -> list[dict[str, Any]]:
     base_s = measure(lambda: _pandas_baseline(columns, base_path))[0]
     base_mb = base_path.stat().st_size / 1e6
     base_path.unlink()
-    convert_peak, base_peak = _peak_mb("convert", dat, out), _peak_mb("baseline", dat, folder)
+    convert_peak, base_peak = (
+        (_peak_mb("convert", dat, out), _peak_mb("baseline", dat, folder)) if peak
+        else (None, None)
+    )
     rows = [
         {"case": case, "metric": "read_scan", "value": read_ms, "unit": "ms",
          "note": "mmap, lazy"},
@@ -149,19 +152,31 @@ def _case(folder: Path, case: str, dat: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def run() -> list[dict[str, Any]]:
-    """All convert measurements as benchmark rows."""
+#: (case name, lines, width, Ranger3?) converted and compared with the baseline.
+CASES: tuple[tuple[str, int, int, bool], ...] = (
+    ("ranger3 2560x2000", 2000, 2560, True),
+    ("ranger_e 1536x1000", 1000, 1536, False),
+)
+#: (lines, width) of the Ranger3 scan whose read time is measured.
+BIG_READ = (3000, 2560)
+
+
+def run(cases: tuple[tuple[str, int, int, bool], ...] = CASES,
+        big_read: tuple[int, int] = BIG_READ, peak: bool = True) -> list[dict[str, Any]]:
+    """All convert measurements as benchmark rows (``peak``: measure peak memory in
+    spawned processes)."""
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-convert-") as tmp:
         folder = Path(tmp)
-        for case, lines, width, r3 in [("ranger3 2560x2000", 2000, 2560, True),
-                                       ("ranger_e 1536x1000", 1000, 1536, False)]:
+        for case, lines, width, r3 in cases:
             dat = _write(folder, f"Cam_0{1 if r3 else 2}_20261127_142301_512", lines, width, r3)
-            rows += _case(folder, case, dat)
+            rows += _case(folder, case, dat, peak)
             for p in [*folder.glob("*.*"), *folder.glob("out/*")]:
                 p.unlink()
-        dat = _write(folder, "Cam_01_20261127_150000_000", 3000, 2560, True)
+        lines, width = big_read
+        dat = _write(folder, "Cam_01_20261127_150000_000", lines, width, True)
         read_ms = _median_time(lambda: read_scan(dat), 20) * 1e3
-        rows.append({"case": "ranger3 2560x3000", "metric": "read_scan", "value": read_ms,
-                     "unit": "ms", "note": f"{dat.stat().st_size / 1e6:.0f} MB .dat"})
+        rows.append({"case": f"ranger3 {width}x{lines}", "metric": "read_scan",
+                     "value": read_ms, "unit": "ms",
+                     "note": f"{dat.stat().st_size / 1e6:.0f} MB .dat"})
     return rows

@@ -1,0 +1,44 @@
+"""The convert benchmark runs end to end (tiny sizes) and the runner prints a table."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench import available
+from bench.__main__ import format_table
+from bench.convert import _peak_mb, _write, realistic_arrays, run
+
+
+def test_realistic_arrays_look_like_a_wheel() -> None:
+    a = realistic_arrays(50, 200, ranger3=True)
+    assert list(a) == ["Range", "Intensity", "Scatter", "Mark"] and a["Mark"].shape == (50, 5)
+    missing = float((a["Range"] == 0).mean())
+    assert 0.2 < missing < 0.4  # background columns + 2 % dropouts
+    assert a["Range"].max() <= 8169
+    e = realistic_arrays(10, 20, ranger3=False)
+    assert list(e) == ["Mark", "Intensity", "Range"] and e["Mark"].shape == (10, 2)
+
+
+def test_run_small_and_table() -> None:
+    rows = run(cases=(("r3 tiny", 40, 64, True), ("e tiny", 30, 48, False)), big_read=(20, 64),
+               peak=False)
+    metrics = {(r["case"], r["metric"]) for r in rows}
+    for case in ("r3 tiny", "e tiny"):
+        for metric in ("read_scan", "convert", "CSV write only", "CSV throughput",
+                       "CSV size", "peak memory"):
+            assert (case, metric) in metrics
+    size = {r["case"]: r for r in rows if r["metric"] == "CSV size"}
+    for row in size.values():  # same table: polars and pandas write the same bytes count
+        assert np.isclose(row["value"], row["baseline"])
+    assert all(r["ratio"] > 0 for r in rows if "ratio" in r)
+    assert ("ranger3 64x20", "read_scan") in metrics
+    table = format_table([{"bench": "convert", **r} for r in rows])
+    assert table.splitlines()[0].split()[:4] == ["bench", "case", "metric", "value"]
+    assert "convert" in available()
+
+
+def test_peak_memory_measured_in_child(tmp_path) -> None:
+    dat = _write(tmp_path, "Cam_01_20261127_142301_512", 200, 256, True)
+    peak = _peak_mb("convert", dat, tmp_path / "out")
+    assert peak is None or peak >= 0
+    assert (tmp_path / "out" / f"{dat.stem}.csv").exists()
