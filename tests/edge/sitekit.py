@@ -54,3 +54,56 @@ def make_site(root: Path, **kw: Any) -> tuple[Path, SiteConfig]:
 def pass_start(n: int) -> datetime:
     """Start time of the n-th simulated pass (5 minutes apart)."""
     return T0 + timedelta(minutes=5 * n)
+
+
+def run_until_idle(uploader: Any, max_steps: int = 200, settle: int = 2) -> int:
+    """Step the uploader until nothing is left to publish (``settle`` quiet steps)."""
+    quiet = 0
+    for n in range(1, max_steps + 1):
+        uploader.step()
+        busy = uploader.tracker.query(
+            "SELECT COUNT(*) FROM files WHERE state IN ('converted','published','confirmed')"
+            " OR (state = 'discovered' AND run_id IS NOT NULL)")[0][0]
+        pending = uploader.tracker.outbox_pending(limit=1)
+        quiet = quiet + 1 if not busy and not pending else 0
+        if quiet >= settle:
+            return n
+    raise AssertionError("uploader did not become idle")
+
+
+def drain(queue: Any, subscription: str) -> list[Any]:
+    """Pull and ack everything on a local-queue subscription."""
+    out: list[Any] = []
+    while True:
+        msgs = queue.pull(subscription, max_messages=100)
+        if not msgs:
+            return out
+        out += msgs
+        queue.ack(subscription, [m.ack_id for m in msgs])
+
+
+def reassemble(messages: list[Any]) -> dict[str, dict[str, Any]]:
+    """file id -> {attrs, csv, meta, chunks(list of chunk indexes received)}; checks sha256."""
+    import hashlib
+
+    from edge.bundle import read_bundle
+
+    by_file: dict[str, dict[int, Any]] = {}
+    dupes: dict[str, list[int]] = {}
+    for m in messages:
+        fid, idx = m.attributes["file_id"], int(m.attributes["chunk_index"])
+        if idx in by_file.setdefault(fid, {}):
+            dupes.setdefault(fid, []).append(idx)
+        by_file[fid][idx] = m
+    out: dict[str, dict[str, Any]] = {}
+    for fid, chunks in by_file.items():
+        first = next(iter(chunks.values())).attributes
+        count = int(first["chunk_count"])
+        assert sorted(chunks) == list(range(count)), f"{fid}: chunks {sorted(chunks)} of {count}"
+        payload = b"".join(chunks[i].data for i in range(count))
+        assert hashlib.sha256(payload).hexdigest() == first["sha256"]
+        csv, meta = read_bundle(payload, int(first["raw_bytes"]))
+        out[fid] = {"attrs": first, "csv": csv, "meta": json.loads(meta),
+                    "dupes": dupes.get(fid, []), "ids": [int(chunks[i].message_id)
+                                                          for i in range(count)]}
+    return out

@@ -1,0 +1,173 @@
+"""Scenarios with the simulator on the embedded transport: the whole edge, end to end."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.bootstrap import build_uploader
+from edge.simulator.site import PassRecord, SiteSimulator
+from edge.transport import OutMessage
+from edge.transport.local import LocalTransport
+from schemas.errors import TransportError
+from schemas.localqueue import LocalQueue
+from schemas.messages import decode_event
+from tests.edge.sitekit import drain, make_site, pass_start, reassemble, run_until_idle
+
+
+class FlakyTransport:
+    """A transport that can be switched off (the link is down)."""
+
+    def __init__(self, inner: LocalTransport) -> None:
+        self.inner = inner
+        self.down = False
+        self.calls = 0
+
+    def ensure_topic(self, topic: str) -> None:
+        self.inner.ensure_topic(topic)
+
+    def publish(self, topic: str, messages: Sequence[OutMessage],
+                ordering_key: str | None = None) -> list[str]:
+        self.calls += 1
+        if self.down:
+            raise TransportError("network unreachable (test)")
+        return self.inner.publish(topic, messages, ordering_key)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _simulate(root: Path, cfg: Any) -> list[PassRecord]:
+    sim = SiteSimulator.from_config(cfg, seed=7, width=200)
+    return [
+        sim.run_pass("T1", pass_start(0)),
+        sim.run_pass("T2", pass_start(1), drop=["T2-L02"]),
+        sim.run_pass("T1", pass_start(2), truncate=["T1-R03"]),
+        sim.run_pass("T2", pass_start(3), unknown_tag=True),
+        sim.run_pass("T1", pass_start(4)),
+    ]
+
+
+def _events(q: LocalQueue) -> list[Any]:
+    return [decode_event(m.data, m.attributes) for m in drain(q, "wheelwatch-events-sub")]
+
+
+def _delivered(q: LocalQueue) -> dict[str, dict[str, Any]]:
+    msgs = drain(q, "wheelwatch-cam-01-sub") + drain(q, "wheelwatch-cam-02-sub")
+    return reassemble(msgs)
+
+
+def test_two_cameras_several_passes(tmp_path: Path) -> None:
+    _, cfg = make_site(tmp_path)
+    records = _simulate(tmp_path, cfg)
+    uploader = build_uploader(cfg)
+    run_until_idle(uploader)
+    # the last pass closes only after pass_close_s of quiet: close it now
+    uploader.closer.close_s = 0.0
+    run_until_idle(uploader)
+    q = LocalQueue(cfg.path(cfg.transport.local_path))
+    files = _delivered(q)
+    truth = {(f.camera_id, f.file): (r, f) for r in records for f in r.files if not f.dropped}
+    assert len(files) == len(truth) - 1  # the truncated scan is quarantined
+    by_name = {f["meta"]["source_dat"]["name"]: f for f in files.values()}
+    for (cam, name), (rec, pf) in truth.items():
+        if pf.truncated:
+            assert name not in by_name
+            continue
+        got = by_name[name]
+        assert not got["dupes"]
+        assert got["attrs"]["camera"] == cam
+        if rec.known_tag:
+            assert (got["attrs"]["wheel_id"], got["attrs"]["train_id"]) == (pf.wheel_id,
+                                                                             rec.train_id)
+        else:
+            assert (got["attrs"]["wheel_id"], got["attrs"]["train_id"]) == ("unassigned",
+                                                                             "unknown")
+    _check_order(files)
+    _check_events(q, records)
+    _check_local_files(tmp_path, cfg)
+
+
+def _check_order(files: dict[str, dict[str, Any]]) -> None:
+    """Per camera, message ids grow with capture time (in order per camera)."""
+    for cam in ("Cam_01", "Cam_02"):
+        mine = sorted((f["attrs"]["capture_time"], f["ids"]) for f in files.values()
+                      if f["attrs"]["camera"] == cam)
+        ids = [i for _, chunk_ids in mine for i in chunk_ids]
+        assert ids == sorted(ids)
+
+
+def _check_events(q: LocalQueue, records: list[PassRecord]) -> None:
+    events = _events(q)
+    manifests = {e.run_id: e for e in events if e.kind == "run_manifest"}
+    assert len(manifests) == 5
+    ordered = sorted(manifests.values(), key=lambda m: m.pass_start)
+    assert [m.train_id for m in ordered] == ["T1", "T2", "T1", None, "T1"]
+    assert [m.run_count for m in ordered] == [1, 1, 2, None, 3]
+    assert ordered[0].problems == [] and ordered[0].cameras["Cam_01"].missing == []
+    assert ordered[1].cameras["Cam_01"].missing == ["T2-L02"]
+    assert len(ordered[1].cameras["Cam_01"].files) == 3
+    assert ordered[2].cameras["Cam_02"].missing == ["T1-R03"]
+    assert any("quarantined" in p for p in ordered[2].problems)
+    assert any("unknown RFID tag" in p for p in ordered[3].problems)
+    quarantine = [e for e in events if e.kind == "quarantine"]
+    assert len(quarantine) == 1 and "truncated" in quarantine[0].reason
+
+
+def _check_local_files(root: Path, cfg: Any) -> None:
+    for cam in ("Cam_01", "Cam_02"):
+        assert not list((root / cam).glob("*.dat")), "confirmed scans are deleted"
+    assert not [p for p in cfg.path(cfg.edge.work_dir).rglob("*") if p.is_file()]
+    qdir = cfg.path(cfg.edge.quarantine_dir) / "Cam_02"
+    names = sorted(p.suffix for p in qdir.iterdir())
+    assert names == [".dat", ".txt", ".xml"]
+    assert "truncated" in next(qdir.glob("*.reason.txt")).read_text()
+
+
+def test_transport_down_then_back(tmp_path: Path) -> None:
+    _, cfg = make_site(tmp_path)
+    sim = SiteSimulator.from_config(cfg, seed=3, width=200)
+    sim.run_pass("T1", pass_start(0))
+    sim.run_pass("T2", pass_start(1))
+    queue = LocalQueue(cfg.path(cfg.transport.local_path))
+    flaky = FlakyTransport(LocalTransport(queue))
+    uploader = build_uploader(cfg, transport=flaky)
+    flaky.down = True  # (topics can still be created: ensure_topic is not cut)
+    for _ in range(10):
+        uploader.step()
+    status = uploader.tracker.status()
+    assert all(s["states"]["cleaned"] == 0 for s in status.values())
+    assert sum(s["states"]["converted"] for s in status.values()) == 16
+    assert "network unreachable" in status["Cam_01"]["last_error"]["message"]
+    assert len(list((tmp_path / "Cam_01").glob("*.dat"))) == 8, "nothing deleted while down"
+    sim.run_pass("T1", pass_start(2))  # more scans arrive while the link is down
+    for _ in range(5):
+        uploader.step()
+    calls_while_down = flaky.calls
+    flaky.down = False
+    uploader.retry_at.clear()
+    uploader.closer.close_s = 0.0
+    run_until_idle(uploader)
+    assert flaky.calls > calls_while_down
+    files = _delivered(queue)
+    assert len(files) == 24
+    assert all(not f["dupes"] for f in files.values())
+    _check_order(files)
+
+
+def test_disk_low_stops_accepting_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, cfg = make_site(tmp_path)
+    SiteSimulator.from_config(cfg, seed=3, width=200).run_pass("T1", pass_start(0))
+    uploader = build_uploader(cfg)
+    monkeypatch.setattr("edge.uploader.free_mb", lambda _p: 0)
+    for _ in range(3):
+        uploader.step()
+    status = uploader.tracker.status()
+    assert sum(s["states"]["converted"] + s["states"]["cleaned"] for s in status.values()) == 0
+    assert "disk low" in status["Cam_01"]["last_error"]["message"]
+    monkeypatch.setattr("edge.uploader.free_mb", lambda _p: 10_000)
+    run_until_idle(uploader)
+    assert sum(s["states"]["cleaned"] for s in uploader.tracker.status().values()) == 8
