@@ -58,9 +58,10 @@ class Scan:
 
     def mark_fields(self) -> MarkFields:
         """Decode the per-line Mark subcomponent (encoder value and status bits)."""
-        if "Mark" not in self.arrays:
+        name = next((n for n in self.arrays if n.lower() == "mark"), None)
+        if name is None:
             raise ScanFormatError(self.dat_path, "scan has no Mark subcomponent")
-        return decode_mark(self.arrays["Mark"], self.dat_path)
+        return decode_mark(self.arrays[name], self.dat_path)
 
 
 def _primary_name(arrays: Mapping[str, np.ndarray]) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge.sick import decode_mark, encode_status, read_scan, write_scan
 from tests.edge.sick_helpers import RANGER_E, RANGER_E_TRAITS, synthetic_arrays, write_ranger3
@@ -136,3 +139,44 @@ def test_arrays_are_memory_mapped_views(tmp_path: Path) -> None:
     assert isinstance(base, np.memmap)
     with pytest.raises(ValueError):
         scan["Range"][0, 0] = 1
+
+
+DTYPES = [np.uint8, np.uint16, np.int32, np.uint32, np.float32]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lines=st.integers(1, 12),
+    widths=st.lists(st.integers(1, 9), min_size=1, max_size=4),
+    kinds=st.lists(st.sampled_from(range(len(DTYPES))), min_size=4, max_size=4),
+    layout=st.sampled_from(["SUBCOMPONENT", "SCAN"]),
+    seed=st.integers(0, 2**16),
+)
+def test_roundtrip_property(lines: int, widths: list[int], kinds: list[int], layout: str,
+                            seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for i, width in enumerate(widths):
+        dtype = np.dtype(DTYPES[kinds[i]])
+        raw = rng.integers(0, 256, size=lines * width * dtype.itemsize, dtype=np.uint8)
+        arrays[f"S{i}"] = raw.view(dtype).reshape(lines, width)
+    with tempfile.TemporaryDirectory() as tmp:
+        dat, _ = write_scan(Path(tmp) / "p.dat", arrays, component_name="c",
+                            component_valuetype="", traits_tag="imagetraits", traits={},
+                            layout=layout)
+        scan = read_scan(dat)
+        assert scan.lines == lines and list(scan.arrays) == list(arrays)
+        for name, arr in arrays.items():
+            assert scan[name].dtype == arr.dtype
+            np.testing.assert_array_equal(scan[name].view(np.uint8), arr.view(np.uint8))
+        del scan
+
+
+def test_mark_lookup_is_case_insensitive(tmp_path: Path) -> None:
+    mark = np.zeros((3, 2), np.int32)
+    mark[:, 1] = encode_status(enable=True, encoder_b=True)
+    dat, _ = write_scan(tmp_path / "m.dat", {"MARK": mark, "Range": np.ones((3, 4), np.uint16)},
+                        component_name="Hi3D 1", component_valuetype="DCM",
+                        traits_tag="sensorrangetraits", traits={})
+    fields = read_scan(dat).mark_fields()
+    assert fields.enable.all() and fields.encoder_b.all() and not fields.encoder_a.any()
