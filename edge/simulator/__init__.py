@@ -5,7 +5,8 @@ Layers, each usable alone:
 - geometry in mm, camera-independent: :class:`WheelSpec` (a wheel), :class:`ScanConditions`
   (benign variation of one scan), the defect catalogue (:class:`Chunking`, :class:`Crack`,
   :class:`FlatSpot`, :class:`Blister`) and :func:`apply_defect`, which carves a defect into
-  any height/intensity map on a mm grid (also real scans);
+  any height/intensity map on a mm grid; :func:`implant_random` / :func:`implant_defects`
+  do it on a scan's arrays (e.g. a real good wheel) and re-encode them;
 - cameras: :class:`CameraSpec` (Ranger E55, Ranger3, calibrated FLOAT) with presets
   :func:`ranger_e55`, :func:`ranger3`, :func:`calibrated`;
 - :func:`simulate_scan` / :func:`write_sim_scan`: one scan with its ground truth;
@@ -36,6 +37,7 @@ from edge.simulator.defects import (
     FlatSpot,
     apply_defect,
 )
+from edge.simulator.implant import Implanted, implant_defects, implant_random, scan_grid
 from edge.simulator.scan import ScanPaths, SimScan, scan_stem, simulate_scan, write_sim_scan
 from edge.simulator.site import PassFile, PassRecord, SiteSimulator
 from edge.simulator.wheel import ScanConditions, WheelSpec, random_conditions, random_wheel
@@ -53,11 +55,12 @@ from edge.simulator.wheelmap import (
 
 __all__ = [
     "DEFECT_KINDS", "RANGES", "Blister", "CameraModel", "CameraSpec", "Chunking", "Crack",
-    "Defect", "DefectKind", "DefectTruth", "FlatSpot", "PassFile", "PassRecord",
+    "Defect", "DefectKind", "DefectTruth", "FlatSpot", "Implanted", "PassFile", "PassRecord",
     "ScanConditions", "ScanPaths", "SimCamera", "SimScan", "SimTrain", "SiteSimulator",
     "SizeClass", "WheelSpec", "apply_defect", "calibrated", "cameras_from_config",
     "decode_height", "defect_from_dict", "defect_to_dict", "demo_trains", "encode_range",
-    "random_camera", "random_conditions", "random_defect", "random_defects", "random_wheel",
-    "ranger3", "ranger_e55", "scan_stem", "simulate_scan", "trains_from_config",
+    "implant_defects", "implant_random", "random_camera", "random_conditions", "random_defect",
+    "random_defects", "random_wheel",
+    "ranger3", "ranger_e55", "scan_grid", "scan_stem", "simulate_scan", "trains_from_config",
     "wheel_for", "wheel_from_dict", "write_sim_scan",
 ]

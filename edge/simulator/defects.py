@@ -145,14 +145,21 @@ def _rotate(da: np.ndarray, dc: np.ndarray, angle_deg: float) -> tuple[np.ndarra
     return da * ca + dc * sa, -da * sa + dc * ca
 
 
+TRIANGULATION_DEG = 25.0  # camera/laser angle: a wall of depth d hides d·tan(angle) behind it
+
+
 def _chunking(
     h: np.ndarray, it: np.ndarray, w: Window, d: Chunking, rng: np.random.Generator
 ) -> None:
-    u, v = _rotate(w.d_along, w.d_across, d.angle_deg)
-    theta = np.arctan2(v, u)
-    ph = rng.uniform(0, 2 * math.pi, 3)
-    wobble = 1.0 + 0.08 * np.sin(3 * theta + ph[0]) + 0.05 * np.sin(5 * theta + ph[1])
-    r = np.sqrt((u / d.semi_along_mm) ** 2 + (v / d.semi_across_mm) ** 2) / wobble
+    ph = rng.uniform(0, 2 * math.pi, 2)
+
+    def radius(da: np.ndarray, dc: np.ndarray) -> np.ndarray:
+        u, v = _rotate(da, dc, d.angle_deg)
+        theta = np.arctan2(v, u)
+        wobble = 1.0 + 0.08 * np.sin(3 * theta + ph[0]) + 0.05 * np.sin(5 * theta + ph[1])
+        return np.sqrt((u / d.semi_along_mm) ** 2 + (v / d.semi_across_mm) ** 2) / wobble
+
+    r = radius(w.d_along, w.d_across)
     wall_mm = 0.25  # steep walls: the rim drops over a quarter millimetre
     t = np.clip((1.0 - r) * min(d.semi_along_mm, d.semi_across_mm) / wall_mm, 0.0, 1.0)
     floor = d.depth_mm * (1.0 - 0.08 * np.minimum(r, 1.0) ** 2)
@@ -161,7 +168,10 @@ def _chunking(
     inside = r < 1.0
     sub_h = h[w.ix]
     sub_h -= dz.astype(h.dtype)
+    shadow_mm = d.depth_mm * math.tan(math.radians(TRIANGULATION_DEG))
+    shadowed = inside & (radius(w.d_along + shadow_mm, w.d_across) > 1.0)
     drop = inside & (rng.random(r.shape) < d.dropout_frac * (0.4 + 1.2 * r**2))
+    drop |= shadowed & (rng.random(r.shape) < 0.85)
     sub_h[drop] = np.nan
     h[w.ix] = sub_h
     it[w.ix] += (d.brighten * t).astype(it.dtype)

@@ -80,6 +80,7 @@ def camera_arrays(height: np.ndarray, intensity: np.ndarray, along_mm: np.ndarra
     rng_val = encode_range(height, cam)
     missing = rng_val == 0
     inten = intensity_bytes(intensity)
+    inten[missing] = 0  # no laser peak found: the camera reports intensity 0 as well
     mark = mark_array(along_mm, cam, rng) if cam.mark else None
     out: dict[str, np.ndarray] = {}
     if cam.model == "ranger_e55":

@@ -105,6 +105,7 @@ def render_surface(
     h[:] = runout(wheel, wheel_pos).astype(np.float32)[:, None]
     h += prof.astype(np.float32)[None, :]
     h += wheel.noise_mm * rng.standard_normal(h.shape, dtype=np.float32)
+    h += (0.3 * wheel.noise_mm * rng.standard_normal(n_lines)).astype(np.float32)[:, None]
     _axial_seams(h, wheel, wheel_pos)
     it = _intensity(wheel, cond, across_mm, prof, n_lines, rng)
     _specks(it, cond, along_mm, across_mm, wheel.circumference_mm)
