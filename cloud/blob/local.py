@@ -1,0 +1,60 @@
+"""Local folder blob store: the same keys as the bucket, create-only via hard links."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from schemas.errors import StoreError
+
+
+class LocalBlobStore:
+    """Objects are files under ``root``; a write never replaces an existing object."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        p = (self.root / key).resolve()
+        if self.root.resolve() not in p.parents:
+            raise StoreError(f"object key {key!r} escapes the store", retryable=False)
+        return p
+
+    def ensure_container(self) -> bool:
+        """Create the root folder if absent."""
+        existed = self.root.is_dir()
+        self.root.mkdir(parents=True, exist_ok=True)
+        return not existed
+
+    def put_if_absent(self, key: str, data: bytes, content_type: str) -> bool:
+        """Write atomically (temp file + link); False if the object already exists."""
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.link(tmp, path)
+                return True
+            except FileExistsError:
+                return False
+            finally:
+                os.unlink(tmp)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {exc.strerror}") from exc
+
+    def get(self, key: str) -> bytes:
+        """Read an object."""
+        try:
+            return self._path(key).read_bytes()
+        except OSError as exc:
+            raise StoreError(f"cannot read object {key}: {exc.strerror}",
+                             retryable=False) from exc
+
+    def uri(self, key: str) -> str:
+        """file:// URI of the object."""
+        return self._path(key).as_uri()

@@ -1,0 +1,226 @@
+"""One complete file through the pipeline: assembled → stored → scored → written.
+
+Every step is idempotent and keyed by the file id, so a crash at any point is resumed
+by whichever worker next claims the file: the blob store refuses a second object, the
+scan and score rows are insert-once, warehouse rows carry the file id as row id, and
+domain events are created once in the outbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from cloud import domain_events as de
+from cloud.blob import object_key
+from cloud.outbox import add_event, utc
+from cloud.ports import BlobStore, Scorer, ScoreResult, Warehouse
+from cloud.reassembly import Bundle, unpack
+from cloud.sql import repository as repo
+from cloud.sql.models import Score, TrackedFile
+from cloud.tracker import Tracker
+from schemas.errors import ContractError, WheelWatchError
+from schemas.messages import ChunkAttributes
+
+log = logging.getLogger(__name__)
+PositionLookup = Callable[[str, str, str], int | None]  # (train, camera, wheel) -> position
+ORDER = ("receiving", "assembled", "stored", "scored", "written")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Knobs of the pipeline."""
+
+    owner: str
+    lease_s: float = 120.0
+    max_raw_bytes: int = 512_000_000
+    work_dir: Path = Path("state/cloud_work")
+
+
+def attributes_of(f: TrackedFile) -> ChunkAttributes:
+    """The file-level chunk attributes recorded for a tracked file."""
+    return ChunkAttributes(site=f.site_id, camera=f.camera, file_id=f.file_id,
+                           wheel_id=f.wheel_id, train_id=f.train_id, run_id=f.run_id,
+                           capture_time=utc(f.capture_time), chunk_index=0,
+                           chunk_count=f.chunk_count, sha256=f.sha256,
+                           payload_bytes=f.payload_bytes, raw_bytes=f.raw_bytes)
+
+
+def _keys(f: TrackedFile) -> tuple[str, str]:
+    cap = utc(f.capture_time)
+    return (object_key(f.site_id, f.camera, cap, f.wheel_id, f.file_id, "csv"),
+            object_key(f.site_id, f.camera, cap, f.wheel_id, f.file_id, "meta.json"))
+
+
+class FilePipeline:
+    """Processes complete files (see module doc)."""
+
+    def __init__(self, sessions: sessionmaker[Session], tracker: Tracker, blobs: BlobStore,
+                 warehouse: Warehouse, scorer: Scorer, clock: Callable[[], datetime],
+                 settings: PipelineSettings, sides: dict[str, str] | None = None,
+                 positions: PositionLookup | None = None) -> None:
+        self._sessions = sessions
+        self._tracker = tracker
+        self._blobs = blobs
+        self._wh = warehouse
+        self._scorer = scorer
+        self._clock = clock
+        self._cfg = settings
+        self._sides = sides or {}
+        self._positions = positions or (lambda _t, _c, _w: None)
+
+    def process(self, file_id: str) -> str:
+        """Take the file as far as it goes; returns its final state or ``busy``.
+
+        ContractError (bad bundle) rejects the file; other errors release the lease.
+        """
+        f = self._tracker.claim(file_id, self._cfg.owner, self._cfg.lease_s)
+        if f is None:
+            return "busy"
+        owner = self._cfg.owner
+        try:
+            bundle = None
+            if f.state == "receiving":
+                bundle = unpack(self._tracker.payload(file_id), attributes_of(f),
+                                self._cfg.max_raw_bytes)
+                self._tracker.advance(file_id, owner, "assembled")
+            if ORDER.index(f.state) < ORDER.index("stored"):
+                self._store(f, bundle)
+                self._tracker.advance(file_id, owner, "stored")
+            result = self._score(f)
+            if f.state != "scored":
+                self._tracker.advance(file_id, owner, "scored")
+            self._write(f, result)
+        except ContractError as exc:
+            self._fail(f, "reassembly", str(exc), reject=True)
+            raise
+        except WheelWatchError as exc:
+            self._fail(f, type(exc).__name__, str(exc), reject=False)
+            raise
+        self._tracker.purge_chunks(file_id)
+        return "written"
+
+    def _fail(self, f: TrackedFile, where: str, reason: str, *, reject: bool) -> None:
+        now = self._clock()
+        if reject:
+            self._tracker.reject(f.file_id, reason)
+        else:
+            self._tracker.release(f.file_id, self._cfg.owner, reason)
+        with self._sessions.begin() as s:
+            add_event(s, f"pipeline:{f.file_id}:{where}", de.PipelineError(
+                site=f.site_id, where=where, reason=reason, file_id=f.file_id,
+                detected_at=now), now)
+        log.warning("file %s (%s %s): %s", f.file_id, f.camera, f.wheel_id, reason)
+
+    def _store(self, f: TrackedFile, bundle: Bundle | None) -> None:
+        if bundle is None:
+            bundle = unpack(self._tracker.payload(f.file_id), attributes_of(f),
+                            self._cfg.max_raw_bytes)
+        csv_key, meta_key = _keys(f)
+        self._blobs.put_if_absent(csv_key, bundle.csv, "text/csv")
+        self._blobs.put_if_absent(meta_key, bundle.meta_json, "application/json")
+        sources = [str(v.get("name")) for k, v in bundle.meta.items()
+                   if k.startswith("source_") and isinstance(v, dict)]
+        now = self._clock()
+        with self._sessions.begin() as s:
+            repo.ensure_site(s, f.site_id, f.camera, f.train_id, now)
+            pos = self._position(s, f)
+            wheel_pk = (repo.wheel_at(s, f.site_id, f.train_id, f.camera, pos, f.wheel_id, now)
+                        if pos is not None else None)
+            repo.add_scan(s, f, wheel_pk, self._blobs.uri(csv_key), self._blobs.uri(meta_key),
+                          sources, now)
+
+    def _position(self, s: Session, f: TrackedFile) -> int | None:
+        pos = repo.position_of(s, f.site_id, f.run_id, f.camera, f.wheel_id)
+        return pos if pos is not None else self._positions(f.train_id, f.camera, f.wheel_id)
+
+    def _score(self, f: TrackedFile) -> ScoreResult:
+        version = self._scorer.version
+        with self._sessions() as s:
+            row = repo.get_score(s, f.file_id, version)
+            if row is not None:
+                return ScoreResult(row.score, row.defect, json.loads(row.location), version,
+                                   json.loads(row.stats))
+        csv_key, meta_key = _keys(f)
+        self._cfg.work_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{f.file_id}-", dir=self._cfg.work_dir))
+        try:
+            (tmp / "wheel.csv").write_bytes(self._blobs.get(csv_key))
+            (tmp / "wheel.meta.json").write_bytes(self._blobs.get(meta_key))
+            result = self._scorer.score(tmp / "wheel.csv", tmp / "wheel.meta.json")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        with self._sessions.begin() as s:
+            repo.insert_ignore(s, Score.__table__, {  # type: ignore[arg-type]
+                "file_id": f.file_id, "model_version": version, "score": result.score,
+                "defect": result.defect, "location": json.dumps(result.location),
+                "stats": json.dumps(result.stats), "scored_at": self._clock(),
+            }, ["file_id", "model_version"])
+        return result
+
+    def _write(self, f: TrackedFile, r: ScoreResult) -> None:
+        now = self._clock()
+        fresh = self._tracker.get(f.file_id)
+        assert fresh is not None
+        with self._sessions() as s:
+            pos = self._position(s, f)
+            row = repo.get_score(s, f.file_id, r.model_version)
+            scored_at = utc(row.scored_at) if row is not None else now
+        csv_key, _ = _keys(f)
+        self._wh.insert_rows("wheel_scores", [self._score_row(f, r, pos, scored_at, csv_key)],
+                             [f"{f.file_id}:{r.model_version}"])
+        self._wh.insert_rows("files", [self._file_row(fresh, now)], [f.file_id])
+        with self._sessions.begin() as s:
+            s.execute(update(TrackedFile).where(TrackedFile.file_id == f.file_id)
+                      .values(state="written", written_at=now, lease_owner=None,
+                              lease_until=None, error=None))
+            add_event(s, f"scored:{f.file_id}:{r.model_version}", de.WheelScored(
+                site=f.site_id, run_id=f.run_id, train_id=f.train_id, camera=f.camera,
+                side=self._sides.get(f.camera, ""), wheel_id=f.wheel_id, position=pos or 0,
+                file_id=f.file_id, capture_time=utc(f.capture_time), scored_at=scored_at,
+                score=r.score, model_version=r.model_version, defect=r.defect,
+                location=r.location), now)
+            repo.file_written(s, f.site_id, f.run_id, f.camera, f.wheel_id, now)
+            repo.check_run_complete(s, f.site_id, f.run_id, now)
+
+    def _score_row(self, f: TrackedFile, r: ScoreResult, pos: int | None,
+                   scored_at: datetime, csv_key: str) -> dict[str, Any]:
+        loc = r.location
+        return {
+            "file_id": f.file_id, "site_id": f.site_id, "camera": f.camera,
+            "side": self._sides.get(f.camera), "train_id": f.train_id, "run_id": f.run_id,
+            "run_count": None, "wheel_id": f.wheel_id, "position": pos,
+            "capture_time": utc(f.capture_time), "received_at": utc(f.last_chunk_at),
+            "scored_at": scored_at, "score": r.score, "model_version": r.model_version,
+            "defect": r.defect, "loc_line": loc.get("line"), "loc_column": loc.get("column"),
+            "loc_along_mm": loc.get("along_mm"), "loc_across_mm": loc.get("across_mm"),
+            **{k: r.stats.get(k) for k in (
+                "height_mean", "height_std", "height_p05", "height_p95", "intensity_mean",
+                "intensity_std", "valid_fraction")},
+            "csv_uri": self._blobs.uri(csv_key),
+        }
+
+    @staticmethod
+    def _file_row(f: TrackedFile, written_at: datetime | None) -> dict[str, Any]:
+        def t(v: datetime | None) -> datetime | None:
+            return utc(v) if v is not None else None
+        return {
+            "file_id": f.file_id, "site_id": f.site_id, "camera": f.camera,
+            "wheel_id": f.wheel_id, "train_id": f.train_id, "run_id": f.run_id,
+            "capture_time": utc(f.capture_time),
+            "state": "written" if written_at else f.state, "chunk_count": f.chunk_count,
+            "payload_bytes": f.payload_bytes, "first_chunk_at": t(f.first_chunk_at),
+            "last_chunk_at": t(f.last_chunk_at), "assembled_at": t(f.assembled_at),
+            "stored_at": t(f.stored_at), "scored_at": t(f.scored_at),
+            "written_at": written_at, "error": f.error,
+        }

@@ -1,0 +1,1 @@
+"""Transport adapters (subscriber side): embedded local queue and Google Cloud Pub/Sub."""

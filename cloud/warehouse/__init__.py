@@ -1,0 +1,1 @@
+"""Warehouse adapters: DuckDB file (default) and BigQuery, over ``schemas/warehouse``."""
