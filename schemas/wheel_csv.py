@@ -154,17 +154,27 @@ def parse_capture_time(name: str) -> datetime | None:
     return parsed.replace(microsecond=int((ms or "0").ljust(6, "0")))
 
 
-def load_metadata(path: str | Path) -> WheelMetadata:
-    """Read and validate a metadata JSON (ContractError names file and field)."""
-    p = Path(path)
+def parse_metadata(data: bytes | str, origin: str = "metadata") -> WheelMetadata:
+    """Validate metadata JSON text (e.g. ``wheel.json`` of a message bundle).
+
+    ContractError names ``origin`` and the first offending field.
+    """
     try:
-        return WheelMetadata.model_validate_json(p.read_bytes())
-    except OSError as exc:
-        raise ContractError(f"{p}: cannot read metadata: {exc.strerror or exc}") from None
+        return WheelMetadata.model_validate_json(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(x) for x in err["loc"]) or "document"
-        raise ContractError(f"{p}: bad metadata at {where}: {err['msg']}") from None
+        raise ContractError(f"{origin}: bad metadata at {where}: {err['msg']}") from None
+
+
+def load_metadata(path: str | Path) -> WheelMetadata:
+    """Read and validate a metadata JSON file (ContractError names file and field)."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ContractError(f"{p}: cannot read metadata: {exc.strerror or exc}") from None
+    return parse_metadata(data, str(p))
 
 
 def _check_frame_index(meta: WheelMetadata, line: np.ndarray, x: np.ndarray) -> None:

@@ -19,6 +19,7 @@ from schemas.wheel_csv import (
     load_metadata,
     meta_path_for,
     parse_capture_time,
+    parse_metadata,
     read_wheel_csv,
 )
 from tests.edge.sick_helpers import write_ranger3
@@ -112,3 +113,14 @@ def test_reader_restores_stored_dtypes(converted: Path) -> None:
     assert back.range.dtype == np.uint16 and back.intensity is not None
     assert back.meta.columns == {"line": "int32", "x": "int32", "range": "uint16",
                                  "intensity": "uint8"}
+
+
+def test_parse_metadata_from_bundle_bytes(converted: Path) -> None:
+    raw = meta_path_for(converted).read_bytes()
+    meta = parse_metadata(raw, "bundle wheel.json")
+    back = read_wheel_csv(io.BytesIO(converted.read_bytes()), meta)
+    assert back.meta.file_id == meta.file_id
+    with pytest.raises(ContractError, match=r"bundle wheel\.json: bad metadata at document"):
+        parse_metadata(b"[1, 2]", "bundle wheel.json")
+    with pytest.raises(ContractError, match="bad metadata"):
+        parse_metadata(b"{not json", "x")
