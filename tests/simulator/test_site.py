@@ -103,3 +103,42 @@ def test_passes_are_deterministic(tmp_path: Path) -> None:
         pb = tmp_path / "b" / f.camera_id / f.file
         assert pa.read_bytes() == pb.read_bytes()
     assert np.all([f.label == "good" for f in a.files])
+
+
+CONFIG = """
+site_id = "park1"
+[[cameras]]
+id = "Cam_01"
+folder = "Cam_01"
+topic = "wheel-cam01"
+model = "ranger3"
+calibration = { mm_per_col = 0.1, mm_per_row = 0.05, mm_per_line = 1.0 }
+[[cameras]]
+id = "Cam_02"
+folder = "Cam_02"
+topic = "wheel-cam02"
+side = "right"
+calibration = { mm_per_col = 0.1, mm_per_row = 0.04, lines_per_rev = 500 }
+[rfid]
+folder = "rfid"
+[trains.A]
+tag = "TAG-A"
+wheels = { Cam_01 = ["A1", "A2"], Cam_02 = ["A3"] }
+"""
+
+
+def test_simulator_follows_a_site_config(tmp_path: Path) -> None:
+    from schemas.config import load_config_text
+
+    cfg = load_config_text(CONFIG, base_dir=tmp_path, environ={})
+    sim = SiteSimulator.from_config(cfg, seed=2, width=1200)
+    rec = sim.run_pass("A", START)
+    assert rec.tag == "TAG-A"
+    assert [f.wheel_id for f in rec.files if f.camera_id == "Cam_01"] == ["A1", "A2"]
+    first = next(f for f in rec.files if f.wheel_id == "A1")
+    a1 = read_scan(tmp_path / "Cam_01" / first.file)
+    assert a1.component_name == "Ranger3Range" and a1.width == 1200
+    assert abs(a1.lines - sim.wheel("A1").circumference_mm / 1.0) < 0.03 * a1.lines
+    a3 = read_scan(next((tmp_path / "Cam_02").glob("*.dat")))
+    assert a3.component_name == "Hi3D 1" and a3.lines >= 500
+    assert (tmp_path / "rfid" / "rfid_20261127.csv").exists()
