@@ -130,10 +130,7 @@ def build_from_site(site: SiteConfig, *, clock: Clock = utc_now,
                     heatmap: HeatmapLookup | None = None,
                     fetch_blob: BlobFetcher = fetch_local) -> AlertService:
     """The alerting service of a site: SQL store of ``cloud.sql_url``, paths via base_dir."""
-    url = site.cloud.sql_url
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        url = f"sqlite:///{site.path(Path(url.removeprefix('sqlite:///')))}"
-    store = AlertStore.from_url(url)
+    store = AlertStore.from_url(site.cloud.sql_url, site.base_dir)
     store.create_schema()
     return build_service(site.alerts, store, outbox_path=site.path(site.alerts.outbox_path),
                          ride=site.ride, clock=clock, locate=wheel_locator(site),

@@ -96,7 +96,7 @@ class AlertService:
         elif isinstance(ev, FileArrivedLate):
             cond = rules.on_file_arrived_late(s, ev, now)
             if cond is not None:
-                self._resolve(s, cond, f"file of wheel {ev.wheel_id} ({ev.camera}) arrived "
+                self._resolve(s, cond, f"file {ev.wheel_id} ({ev.camera}) arrived "
                               f"{_hm(ev.arrived_at)}", ev.site, now)
         elif isinstance(ev, SourceSilent):
             key = rules.source_cond(ev.site, ev.kind, ev.source)

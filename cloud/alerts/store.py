@@ -6,8 +6,9 @@ import dataclasses
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,10 +32,12 @@ class AlertStore:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def from_url(cls, url: str) -> AlertStore:
-        """Open ``url`` (e.g. ``sqlite:///state/wheelwatch.sqlite``)."""
+    def from_url(cls, url: str, base_dir: Path | None = None) -> AlertStore:
+        """Open ``url`` (a relative SQLite path resolves against ``base_dir``)."""
+        from cloud.sql.engine import make_engine
+
         try:
-            return cls(create_engine(url))
+            return cls(make_engine(url, base_dir))
         except (SQLAlchemyError, ValueError) as exc:
             raise StoreError(f"alerts store {url!r}: {exc}", retryable=False) from exc
 

@@ -81,9 +81,11 @@ def sms_text(h: Header, lines: Sequence[Line], dashboard_url: str) -> str:
     head = f"{pre}{what} {h.ride[:20]}{train}:".replace("  ", " ").strip()
     parts = [ln.short() for ln in lines] or [h.headline]
     link = f"{dashboard_url.rstrip('/')}/a/{h.alert_id}"
-    tail = f" {h.at:%H:%M}Z ack {h.alert_id} {link}"
+    ack = "" if h.prefix in ("RESOLVED", "UNDELIVERED") else f" ack {h.alert_id}"
+    when = "" if h.prefix == "RESOLVED" else f" {h.at:%H:%M}Z"
+    tail = f"{when}{ack} {link}"
     if septets(to_gsm7(head + tail)) > SMS_SEPTETS - 20:
-        tail = f" {h.at:%H:%M}Z ack {h.alert_id}"
+        tail = f"{when}{ack or ' ' + h.alert_id}"
     return _fit_sms(head, parts, tail)
 
 

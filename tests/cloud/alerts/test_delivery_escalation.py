@@ -1,0 +1,155 @@
+"""Retries with backoff, fallback channel, recorded attempts, undeliverable reports,
+acknowledgement and escalation (fake channels, manual clock, no sleeps)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cloud.alerts.bootstrap import build_service
+from cloud.alerts.channels.outbox import read_outbox
+from cloud.alerts.service import AlertService, UnknownAlertError
+from cloud.alerts.store import AlertStore
+from schemas.errors import NotifierError
+from tests.cloud.alerts.conftest import make_cfg
+from tests.cloud.alerts.helpers import FakeChannel, ManualClock, Sleeps, a_pass, complete, scored
+
+E429 = NotifierError("twilio: HTTP 429 code 20429: Too Many Requests", retryable=True)
+E500 = NotifierError("twilio: HTTP 500: oops", retryable=True)
+E400 = NotifierError("twilio: HTTP 400 code 21211: invalid 'To'", retryable=False)
+
+
+def test_retries_with_backoff_then_success_all_attempts_recorded(
+    service: AlertService, channels: dict[str, FakeChannel], store: AlertStore, sleeps: Sleeps
+) -> None:
+    channels["sms"].failures = [E429, E500]
+    for ev in a_pass():
+        service.handle(ev)
+    rows = [(d.recipient, d.channel, d.attempt, d.ok, d.provider_id) for d in
+            store.deliveries() if d.channel == "sms"]
+    assert rows == [("ann", "sms", 1, False, None), ("ann", "sms", 2, False, None),
+                    ("ann", "sms", 3, True, "sms-3"), ("bob", "sms", 1, True, "sms-4")]
+    assert sleeps.delays == [1.0, 2.0]
+    first = store.deliveries()[0]
+    assert "429" in (first.error or "") and first.retryable is True
+    assert store.alerts("undeliverable") == []
+
+
+def test_backoff_is_capped(store: AlertStore, clock: ManualClock, tmp_path: Path) -> None:
+    cfg = make_cfg(delivery={"max_attempts": 6, "backoff_s": 5, "backoff_factor": 3,
+                             "backoff_max_s": 40})
+    channels = {n: FakeChannel(n) for n in ("sms", "email", "outbox")}
+    channels["sms"].failures = [E500] * 5
+    sleeps = Sleeps()
+    svc = build_service(cfg, store, outbox_path=tmp_path / "o.jsonl", clock=clock,
+                        sleep=sleeps, channels=channels)  # type: ignore[arg-type]
+    for ev in a_pass():
+        svc.handle(ev)
+    assert sleeps.delays == [5, 15, 40, 40, 40]
+
+
+def test_non_retryable_error_falls_back_to_the_other_channel(
+    store: AlertStore, clock: ManualClock, tmp_path: Path
+) -> None:
+    cfg = make_cfg(recipients=[{"name": "ann", "phone": "+15551230001",
+                                "email": "ann@example.com", "channels": ["sms"]}])
+    channels = {n: FakeChannel(n) for n in ("sms", "email", "outbox")}
+    channels["sms"].failures = [E400]
+    sleeps = Sleeps()
+    svc = build_service(cfg, store, outbox_path=tmp_path / "o.jsonl", clock=clock,
+                        sleep=sleeps, channels=channels)  # type: ignore[arg-type]
+    for ev in a_pass():
+        svc.handle(ev)
+    assert sleeps.delays == []  # 400 is not retried
+    assert [s.recipient for s in channels["email"].sent] == ["ann"]
+    rows = [(d.channel, d.ok) for d in store.deliveries()]
+    assert rows == [("sms", False), ("email", True)]
+    assert store.alerts("pass")[0].dispatch == "sent"
+
+
+def test_undeliverable_alert_is_reported_to_the_others_and_the_outbox(
+    store: AlertStore, clock: ManualClock, tmp_path: Path
+) -> None:
+    cfg = make_cfg(recipients=[
+        {"name": "ann", "phone": "+15551230001", "channels": ["sms"]},
+        {"name": "bob", "email": "bob@example.com", "channels": ["email"]},
+    ], delivery={"max_attempts": 2, "fallback": {}})
+    outbox = tmp_path / "o.jsonl"
+    from cloud.alerts.channels.outbox import OutboxChannel
+
+    channels = {"sms": FakeChannel("sms", failures=[E500, E500]),
+                "email": FakeChannel("email"), "outbox": OutboxChannel(outbox, "outbox", clock)}
+    svc = build_service(cfg, store, outbox_path=outbox, clock=clock, sleep=Sleeps(),
+                        channels=channels)  # type: ignore[arg-type]
+    for ev in a_pass():
+        svc.handle(ev)
+    alert = store.alerts("pass")[0]
+    assert alert.dispatch == "failed"
+    [report] = store.alerts("undeliverable")
+    assert report.parent_id == alert.id
+    assert f"alert {alert.id} (alert) NOT delivered to ann" in report.title
+    assert "HTTP 500" in report.title
+    bob_mail = [s.message for s in channels["email"].sent]
+    assert bob_mail[-1].subject.startswith("[WheelWatch UNDELIVERED STOP]")
+    lines = read_outbox(outbox)
+    assert lines[-1]["alert_id"] == report.id and lines[-1]["recipient"] == "undeliverable-log"
+    assert report.dispatch == "sent"
+
+
+def test_escalates_when_not_acknowledged_then_stops_at_top_level(
+    service: AlertService, channels: dict[str, FakeChannel], clock: ManualClock,
+    store: AlertStore,
+) -> None:
+    for ev in a_pass():
+        service.handle(ev)
+    clock.advance(minutes=29, seconds=59)
+    service.tick()
+    assert [s.recipient for s in channels["sms"].sent] == ["ann", "bob"]
+    clock.advance(seconds=1)
+    service.tick()
+    assert [s.recipient for s in channels["sms"].sent] == ["ann", "bob", "chief"]
+    esc = channels["sms"].sent[-1].message.sms
+    assert esc.startswith("ESCALATED STOP Thunder T2:") and len(esc) <= 160
+    assert channels["email"].sent[-1].message.subject.startswith("[WheelWatch ESCALATED STOP]")
+    alert = store.alerts("pass")[0]
+    assert alert.level == 2
+    assert [d.purpose for d in store.deliveries() if d.recipient == "chief"] == \
+        ["escalation", "escalation"]
+    clock.advance(hours=3)
+    service.tick()
+    assert len(channels["sms"].sent) == 3  # no level above 2
+
+
+def test_acknowledged_alert_does_not_escalate(
+    service: AlertService, channels: dict[str, FakeChannel], clock: ManualClock,
+    store: AlertStore,
+) -> None:
+    for ev in a_pass():
+        service.handle(ev)
+    alert_id = store.alerts("pass")[0].id
+    clock.advance(minutes=10)
+    acked = service.ack(alert_id.lower(), "ann")
+    assert acked.status == "acked" and acked.acked_by == "ann"
+    clock.advance(minutes=5)
+    again = service.ack(alert_id, "bob")
+    assert again.acked_by == "ann"  # first acknowledgement kept
+    clock.advance(hours=1)
+    service.tick()
+    assert all(s.recipient != "chief" for s in channels["sms"].sent)
+    with pytest.raises(UnknownAlertError):
+        service.ack("NOPE99", "ann")
+
+
+def test_escalation_only_for_alerts_not_for_resolutions(
+    service: AlertService, channels: dict[str, FakeChannel], clock: ManualClock
+) -> None:
+    service.handle(scored("T2-L03", 40.0))
+    service.handle(complete())
+    clock.advance(minutes=5)
+    service.handle(scored("T2-L03", 95.0, run="run-18", at=clock.now))
+    service.handle(complete(run="run-18", at=clock.now))
+    clock.advance(hours=2)
+    service.tick()
+    assert all(s.recipient != "chief" for s in channels["sms"].sent)
+    assert channels["sms"].sent[-1].message.sms.startswith("RESOLVED")
