@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--interval", type=float, default=0.8, help="seconds between wheels")
     ps.add_argument("--gap", type=float, default=180.0, help="seconds between passes")
     ps.add_argument("--pace", type=float, default=0.0, help="real seconds to sleep between files")
+    ps.add_argument("--growing", type=float, default=0.0, metavar="S",
+                    help="let each .dat grow under its final name for S seconds before "
+                         "its .xml appears (default: temp name + rename)")
     ps.add_argument("--seed", type=int, default=0, help="site seed: wheel identities")
     ps.add_argument("--width", type=int, help="columns (default: full camera width)")
     ps.add_argument("--start", type=_time, help="time of the first tag read (default: now)")
@@ -195,7 +198,8 @@ def cmd_pass(args: argparse.Namespace) -> int:
             total = sum(len(v) for v in sim.trains[train].wheels.values())
             rec = sim.run_pass(train, t0, drop=args.drop, truncate=args.truncate,
                                unknown_tag=args.unknown_tag, wheel_interval_s=args.interval,
-                               pace_s=args.pace, progress=_progress(args.quiet, total))
+                               pace_s=args.pace, growing_s=args.growing,
+                               progress=_progress(args.quiet, total))
             bad = sum(f.label == "bad" for f in rec.files)
             if not args.quiet:
                 print(f"pass {rec.pass_no}: train {train} tag {rec.tag}, {len(rec.files)} scans,"

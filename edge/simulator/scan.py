@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -134,19 +136,24 @@ def simulate_scan(
 
 def write_sim_scan(
     scan: SimScan, folder: str | Path, camera_id: str, capture_time: datetime, *,
-    truth_dir: str | Path | None = None,
+    truth_dir: str | Path | None = None, growing_s: float = 0.0,
 ) -> ScanPaths:
     """Write ``<camera_id>_<YYYYmmdd>_<HHMMSS>_<ms>.dat/.xml`` into ``folder`` and the
     truth JSON ``<stem>.truth.json`` beside it (or into ``truth_dir``).
 
-    The pair is written as ``edge.sick.write_scan`` does it: each file to a hidden
-    temporary name in the same folder, then renamed, the ``.dat`` before the ``.xml``.
+    By default the pair is written as ``edge.sick.write_scan`` does it: each file to a
+    hidden temporary name in the same folder, then renamed, the ``.dat`` before the
+    ``.xml``. With ``growing_s > 0`` the ``.dat`` instead appears under its final name and
+    grows in chunks over about ``growing_s`` seconds before the ``.xml`` is written, as
+    a camera writing straight to disk does (for testing stable-file checks).
     """
     folder = Path(folder)
     stem = scan_stem(camera_id, capture_time)
-    dat, xml = write_scan(folder / f"{stem}.dat", scan.arrays, component_name=scan.component_name,
-                          component_valuetype=scan.component_valuetype,
-                          traits_tag=scan.traits_tag, traits=scan.traits)
+    target = folder / f"{stem}.dat"
+    if growing_s > 0:
+        dat, xml = _write_growing(scan, target, growing_s)
+    else:
+        dat, xml = _write_pair(scan, target)
     tdir = Path(truth_dir) if truth_dir is not None else folder
     tdir.mkdir(parents=True, exist_ok=True)
     truth = dict(scan.truth, file=dat.name, xml=xml.name, camera_id=camera_id,
@@ -157,6 +164,30 @@ def write_sim_scan(
     tmp.write_text(json.dumps(truth, indent=1, default=_jsonable))
     tmp.replace(tpath)
     return ScanPaths(dat, xml, tpath)
+
+
+def _write_pair(scan: SimScan, dat_path: Path) -> tuple[Path, Path]:
+    return write_scan(dat_path, scan.arrays, component_name=scan.component_name,
+                      component_valuetype=scan.component_valuetype,
+                      traits_tag=scan.traits_tag, traits=scan.traits)
+
+
+def _write_growing(scan: SimScan, target: Path, seconds: float, chunks: int = 4
+                   ) -> tuple[Path, Path]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="wheel-sim-") as tmp:  # outside watched folders
+        dat_tmp, xml_tmp = _write_pair(scan, Path(tmp) / target.name)
+        data = dat_tmp.read_bytes()
+        xml_bytes = xml_tmp.read_bytes()
+    step = -(-len(data) // chunks)
+    with open(target, "wb") as fh:
+        for k in range(0, len(data), step):
+            fh.write(data[k:k + step])
+            fh.flush()
+            time.sleep(seconds / chunks)
+    xml = target.with_suffix(".xml")
+    xml.write_bytes(xml_bytes)
+    return target, xml
 
 
 def _jsonable(obj: object) -> object:

@@ -8,7 +8,9 @@ A pass writes, in this order:
    order the wheels passed (increasing capture time in the file names; the left and
    right wheels of an axle pass within a few ms of each other). Each file is written
    to a hidden temporary name in the same folder and renamed, ``.dat`` before
-   ``.xml`` (``edge.sick.write_scan``); with ``pace_s`` the files appear one by one.
+   ``.xml`` (``edge.sick.write_scan``); with ``pace_s`` the files appear one by one;
+   with ``growing_s`` each ``.dat`` grows under its final name (as a camera writing
+   straight to disk) and its ``.xml`` follows.
 
 Ground truth goes to ``<truth dir>/<camera id>/<stem>.truth.json`` (default truth dir:
 ``<site dir>/truth``, so camera folders hold only what a camera writes), one JSON line
@@ -157,12 +159,14 @@ class SiteSimulator:
     def run_pass(
         self, train_id: str, start: datetime | None = None, *, drop: Iterable[str] = (),
         truncate: Iterable[str] = (), unknown_tag: bool = False, wheel_interval_s: float = 0.8,
-        pace_s: float = 0.0, progress: Progress | None = None,
+        pace_s: float = 0.0, growing_s: float = 0.0, progress: Progress | None = None,
     ) -> PassRecord:
         """Write one pass of ``train_id`` starting (tag read) at ``start`` (default now).
 
         ``drop``/``truncate`` name wheel ids whose file is not written / is cut short
         (not a whole number of lines); ``unknown_tag`` writes a tag absent from the map.
+        ``pace_s`` sleeps between files; ``growing_s`` lets each ``.dat`` grow under its
+        final name for that long before its ``.xml`` appears (see ``write_sim_scan``).
         """
         train = self.trains[train_id]
         start = (start or datetime.now(UTC)).astimezone(UTC)
@@ -176,7 +180,7 @@ class SiteSimulator:
         drop_set, trunc_set = set(drop), set(truncate)
         for k, (when, cam_id, pos, wid) in enumerate(jobs):
             record.files.append(self._one_scan(pass_no, when, cam_id, pos, wid,
-                                               wid in drop_set, wid in trunc_set))
+                                               wid in drop_set, wid in trunc_set, growing_s))
             if progress is not None:
                 progress(k + 1, len(jobs), f"{cam_id} {wid}")
             if pace_s > 0:
@@ -188,7 +192,7 @@ class SiteSimulator:
         return record
 
     def _one_scan(self, pass_no: int, when: datetime, cam_id: str, pos: int, wheel_id: str,
-                  dropped: bool, truncated: bool) -> PassFile:
+                  dropped: bool, truncated: bool, growing_s: float = 0.0) -> PassFile:
         cam = self.cameras[cam_id]
         seed = stable_seed("scan", self.state.seed, pass_no, cam_id, wheel_id)
         rng = np.random.default_rng(seed)
@@ -200,7 +204,7 @@ class SiteSimulator:
         scan = simulate_scan(self.wheel(wheel_id), cam.spec, rng, defects=defects)
         scan.truth.update(wheel_id=wheel_id, pass_no=pass_no, position=pos)
         paths = write_sim_scan(scan, cam.folder, cam_id, when,
-                               truth_dir=self.truth_dir / cam_id)
+                               truth_dir=self.truth_dir / cam_id, growing_s=growing_s)
         if truncated:
             line_bytes = sum(a.itemsize * a.shape[1] for a in scan.arrays.values())
             cut = int(paths.dat.stat().st_size * 0.6)

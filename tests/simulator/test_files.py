@@ -64,3 +64,24 @@ def test_same_seed_writes_identical_bytes(tmp_path: Path) -> None:
         outs.append(write_sim_scan(scan, tmp_path / str(k), "Cam_01", WHEN))
     assert outs[0].dat.read_bytes() == outs[1].dat.read_bytes()
     assert outs[0].xml.read_bytes() == outs[1].xml.read_bytes()
+
+
+def test_growing_mode_shows_a_partial_dat_before_its_xml(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    scan = simulate_scan(WHEEL, ranger_e55(lines_per_rev=400), np.random.default_rng(1))
+    dat = tmp_path / "Cam_01_20261127_142301_512.dat"
+    seen: list[tuple[int, bool]] = []
+    th = threading.Thread(target=write_sim_scan, args=(scan, tmp_path, "Cam_01", WHEN),
+                          kwargs={"growing_s": 0.6, "truth_dir": tmp_path / "truth"})
+    th.start()
+    while th.is_alive():
+        if dat.exists():
+            seen.append((dat.stat().st_size, dat.with_suffix(".xml").exists()))
+        time.sleep(0.02)
+    th.join()
+    full = dat.stat().st_size
+    assert any(0 < size < full and not xml for size, xml in seen)
+    assert np.array_equal(read_scan(dat).arrays["Range"], scan.arrays["Range"])
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
