@@ -53,6 +53,7 @@ class CameraSpec:
     float_missing: MissingFloat = "nan"
     headroom_mm: float = 5.0
     mm_per_line: float | None = None  # if set, lines per rev = circumference / mm_per_line
+    rectified: bool = False  # calibrated only: WORD Range + genistream scale/offset, not FLOAT
 
     def __post_init__(self) -> None:
         if self.model not in MAX_WIDTH:
@@ -63,6 +64,8 @@ class CameraSpec:
             raise ValueError("lines_per_rev must be >= 2 and mm per column/row positive")
         if self.scatter and self.model != "ranger3":
             raise ValueError("only the Ranger3 has a Scatter subcomponent")
+        if self.rectified and self.model != "calibrated":
+            raise ValueError("rectified output is a calibrated camera's option")
         if self.model == "ranger_e55" and self.sensor_rows != 512:
             raise ValueError("the Ranger E55 range window is 512 rows (fov z2 8191)")
 
@@ -143,6 +146,7 @@ def random_camera(
         mark=bool(rng.random() < 0.7), scatter=model == "ranger3" and bool(rng.random() < 0.5),
         outside="background" if rng.random() < 0.4 else "missing",
         float_missing=("zero", "nan", "neg1e6")[int(rng.integers(3))],
+        rectified=model == "calibrated" and bool(rng.random() < 0.3),
     )
 
 
@@ -179,4 +183,18 @@ def world_traits(cam: CameraSpec) -> dict[str, str]:
         "upper bound x": f"{20.0 + cam.width * cam.mm_per_col:.6g}",
         "upper bound r": f"{CALIBRATED_DATUM_MM + cam.headroom_mm:.6g}",
         "coordinate unit": "mm",
+    }
+
+
+def genistream_traits(cam: CameraSpec) -> dict[str, str]:
+    """``genistreamtraits`` of rectified WORD output: mm = value · scale + offset."""
+    step = cam.value_step_mm
+    return {
+        "unit": "millimeter",
+        "a axis range scale": f"{cam.mm_per_col:.9g}", "a axis range offset": "20",
+        "a axis range min": "0", "a axis range max": str(cam.width - 1),
+        "c axis range scale": f"{step:.9g}",
+        "c axis range offset": f"{CALIBRATED_DATUM_MM - cam.value_datum() * step:.9g}",
+        "c axis range min": "1", "c axis range max": str(cam.fov_z2),
+        "c axis range missing": "true", "c axis range missing value": "0",
     }

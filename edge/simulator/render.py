@@ -76,7 +76,7 @@ def camera_arrays(height: np.ndarray, intensity: np.ndarray, along_mm: np.ndarra
                   cam: CameraSpec, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """The subcomponents in the camera's file order (E55: Mark, Intensity, Range;
     Ranger3: Range, Intensity, [Scatter], [Mark]; calibrated: Range X, Range R, [Mark],
-    Intensity)."""
+    Intensity; rectified: Range, Intensity, [Mark])."""
     rng_val = encode_range(height, cam)
     missing = rng_val == 0
     inten = intensity_bytes(intensity)
@@ -93,6 +93,11 @@ def camera_arrays(height: np.ndarray, intensity: np.ndarray, along_mm: np.ndarra
         out["Intensity"] = inten
         if cam.scatter:
             out["Scatter"] = scatter_array(intensity, rng, missing)
+        if mark is not None:
+            out["Mark"] = mark
+    elif cam.rectified:
+        out["Range"] = rng_val
+        out["Intensity"] = inten
         if mark is not None:
             out["Mark"] = mark
     else:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from edge.sick import write_scan
-from edge.simulator.camera import CameraSpec, sensor_traits, world_traits
+from edge.simulator.camera import CameraSpec, genistream_traits, sensor_traits, world_traits
 from edge.simulator.defects import Defect, apply_defect
 from edge.simulator.render import camera_arrays, fill_outside
 from edge.simulator.surface import apply_dropouts, render_surface
@@ -78,6 +78,8 @@ def _xml_description(cam: CameraSpec) -> tuple[str, str, str, dict[str, str]]:
         return "Hi3D 1", "DCM", "sensorrangetraits", sensor_traits(cam)
     if cam.model == "ranger3":
         return "Ranger3Range", "Hi3D", "sensorrangetraits", sensor_traits(cam)
+    if cam.rectified:
+        return "Ranger3Range", "Hi3D", "genistreamtraits", genistream_traits(cam)
     return "HorMax 1", "", "worldrangetraits", world_traits(cam)
 
 

@@ -28,8 +28,10 @@ from schemas.calibration import float_missing, height_mm
 WHEEL = WHEEL_NOISY = WheelSpec(diameter_mm=300, tread_width_mm=80, crown_mm=0.6, noise_mm=0.05)
 QUIET = ScanConditions(dropout_frac=0.0)
 CAMERAS = {
-    "ranger_e55": ranger_e55(lines_per_rev=1000, mm_per_col=0.07),
-    "ranger3": ranger3(width=1536, lines_per_rev=1000, mm_per_col=0.07, scatter=True),
+    "ranger_e55": ranger_e55(width=1200, lines_per_rev=700, mm_per_col=0.07),
+    "ranger3": ranger3(width=1200, lines_per_rev=700, mm_per_col=0.07, scatter=True),
+    "calibrated": calibrated(width=1200, lines_per_rev=700, mm_per_col=0.07),
+    "rectified": calibrated(width=1200, lines_per_rev=700, mm_per_col=0.07, rectified=True),
 }
 
 
@@ -75,8 +77,13 @@ def test_chunk_of_depth_d_decodes_as_depression_of_depth_d(model: str, depth: fl
 @pytest.mark.parametrize("model", sorted(CAMERAS))
 def test_crack_flat_spot_blister_magnitudes(model: str) -> None:
     cam = CAMERAS[model]
+    # a crack narrower than the pixel footprint across it reads shallower (area sampling)
+    pitch = WHEEL.circumference_mm / cam.lines_per_rev
+    a = np.radians(20.0)
+    footprint = np.cos(a) * pitch + np.sin(a) * cam.mm_per_col
+    crack_depth = 2.5 * min(1.0, 1.2 / footprint)
     cases = [
-        (Crack(400.0, 40.0, 30.0, 1.2, 2.5, angle_deg=20.0), -2.5, 0.15),
+        (Crack(400.0, 40.0, 30.0, 1.2, 2.5, angle_deg=20.0), -crack_depth, 0.15),
         (FlatSpot(400.0, 60.0, WHEEL.radius_mm, 0.0, 80.0), -(60.0**2) / (8 * 150.0), 0.05),
         (Blister(400.0, 40.0, 15.0, 1.8), 1.8, 0.05),
     ]
@@ -185,8 +192,14 @@ def test_traits_match_the_camera_generation() -> None:
         assert gone.any()
         assert np.all(float_missing(c.arrays["Range X"]) == gone)
         assert np.nanmedian(decoded(c)) == pytest.approx(100.0, abs=2.0)
+    rect = simulate_scan(WHEEL, calibrated(rectified=True, lines_per_rev=400), rng)
+    assert rect.traits_tag == "genistreamtraits" and list(rect.arrays) == ["Range", "Intensity"]
+    assert rect.arrays["Range"].dtype == np.uint16
+    assert np.nanmax(np.abs(decoded(rect) - 100.0 - rect.height_mm)) <= 0.01
     with pytest.raises(ValueError):
         ranger_e55(width=2000)
+    with pytest.raises(ValueError):
+        ranger3(rectified=True)
 
 
 def test_outside_the_tread_is_missing_or_background() -> None:
