@@ -1,0 +1,23 @@
+"""Scan images from a local folder: ``<root>/<file_id>/<heatmap|range|intensity>.png``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cloud.dashboard.ports import IMAGE_KINDS, ImageKind
+
+
+class LocalScanImages:
+    """Reads pre-rendered PNGs; ids are validated by the routes, paths checked here too."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+
+    def image(self, file_id: str, kind: ImageKind) -> bytes | None:
+        """The PNG, or None if missing or if the path would leave the root."""
+        if kind not in IMAGE_KINDS or "/" in file_id or "\\" in file_id:
+            return None
+        path = (self.root / file_id / f"{kind}.png").resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            return None
+        return path.read_bytes()

@@ -1,0 +1,219 @@
+"""Trend reads of the dashboard from the DuckDB warehouse (tables of
+``schemas/warehouse/tables.json`` plus the views of ``views_dashboard.sql``).
+
+DuckDB lets one process hold a database file at a time, so (like the warehouse adapter
+of the cloud worker) every call opens the file, runs its bounded, parameterised
+queries and closes it, retrying while a worker holds the lock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cloud.dashboard.ports import (
+    CameraLast,
+    DayCount,
+    Heatmap,
+    Scan,
+    WheelDay,
+    WheelRun,
+    WheelTile,
+)
+from cloud.dashboard.views import view_statements
+from schemas.errors import StoreError
+
+_TILE = "train_id, wheel_id, camera, side, position, score, defect, capture_time, run_id"
+_POS = ("(train_id, camera, position) = (SELECT (train_id, camera, position) FROM "
+        "{ds}.wheel_scores WHERE site_id = ? AND wheel_id = ? LIMIT 1)")
+_WINDOW = timedelta(days=30)  # heatmaps look at most this far back for their runs
+
+
+class DuckDBTrends:
+    """Fleet and wheel trends from the DuckDB warehouse of one site."""
+
+    def __init__(self, path: Path, site: str, ds: str = "wheelwatch",
+                 lock_wait_s: float = 10.0) -> None:
+        self.path = Path(path)
+        self._site = site
+        self._ds = ds
+        self._wait = lock_wait_s
+
+    def install_views(self) -> None:
+        """Create (or replace) the dashboard views in the warehouse."""
+        with self._connect() as c:
+            c.execute(f"CREATE SCHEMA IF NOT EXISTS {self._ds}")
+            for stmt in view_statements(self._ds):
+                c.execute(stmt)
+
+    @contextmanager
+    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        deadline = time.monotonic() + self._wait
+        while True:
+            try:
+                conn = duckdb.connect(str(self.path))
+                break
+            except duckdb.IOException as exc:
+                if time.monotonic() > deadline:
+                    raise StoreError(f"warehouse {self.path} stays locked: {exc}") from exc
+                time.sleep(0.05)
+        try:
+            conn.execute("SET TimeZone = 'UTC'")
+            yield conn
+        except duckdb.Error as exc:
+            raise StoreError(f"warehouse query failed: {exc}", retryable=False) from exc
+        finally:
+            conn.close()
+
+    def _q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._connect() as c:
+            return c.execute(sql.replace("{ds}", self._ds), list(params)).fetchall()
+
+    def _last(self, c: duckdb.DuckDBPyConnection) -> datetime | None:
+        row = c.execute(f"SELECT max(capture_time) FROM {self._ds}.wheel_scores "
+                        "WHERE site_id = ?", [self._site]).fetchone()
+        return row[0] if row else None
+
+    def fleet(self) -> list[WheelTile]:
+        """The current wheel on every position with its latest score."""
+        rows = self._q(f"SELECT {_TILE} FROM {{ds}}.dash_position_latest WHERE site_id = ? "
+                       "ORDER BY train_id, side, position LIMIT 5000", [self._site])
+        return [WheelTile(*r) for r in rows]
+
+    def heatmaps(self, runs: int) -> list[Heatmap]:
+        """Per train: scores on its positions over its latest ``runs`` runs."""
+        with self._connect() as c:
+            last = self._last(c)
+            if last is None:
+                return []
+            since = last - _WINDOW
+            rows = c.execute(
+                f"""WITH r AS (
+                     SELECT train_id, run_id, min(capture_time) AS t
+                     FROM {self._ds}.wheel_scores WHERE site_id = ? AND capture_time >= ?
+                     GROUP BY train_id, run_id
+                     QUALIFY row_number() OVER (PARTITION BY train_id ORDER BY t DESC) <= ?)
+                   SELECT s.train_id, s.camera, s.side, s.position, s.run_id, r.t, s.score,
+                          s.wheel_id
+                   FROM {self._ds}.wheel_scores s
+                   JOIN r ON s.run_id = r.run_id AND s.train_id = r.train_id
+                   WHERE s.site_id = ? AND s.capture_time >= ?
+                   ORDER BY s.train_id, r.t""",
+                [self._site, since, runs, self._site, since]).fetchall()
+        return _pivot(rows)
+
+    def under_threshold_by_day(self, threshold: float, days: int) -> list[DayCount]:
+        """Per day: wheels whose lowest score that day was under ``threshold``."""
+        with self._connect() as c:
+            last = self._last(c)
+            if last is None:
+                return []
+            rows = c.execute(
+                f"""SELECT CAST(capture_time AS DATE) AS day,
+                          count(DISTINCT CASE WHEN score < ? THEN wheel_id END),
+                          count(DISTINCT wheel_id)
+                   FROM {self._ds}.wheel_scores WHERE site_id = ? AND capture_time >= ?
+                   GROUP BY day ORDER BY day""",
+                [threshold, self._site, last - timedelta(days=days)]).fetchall()
+        return [DayCount(r[0], int(r[1]), int(r[2])) for r in rows]
+
+    def wheel(self, wheel_id: str) -> WheelTile | None:
+        """The wheel's latest scan, or None."""
+        rows = self._q(f"SELECT {_TILE} FROM {{ds}}.wheel_scores WHERE site_id = ? AND "
+                       "wheel_id = ? ORDER BY capture_time DESC LIMIT 1",
+                       [self._site, wheel_id])
+        return WheelTile(*rows[0]) if rows else None
+
+    def wheel_runs(self, wheel_id: str, limit: int) -> list[WheelRun]:
+        """The latest ``limit`` scans on the wheel's position, oldest first."""
+        rows = self._q(
+            f"""SELECT run_id, file_id, capture_time, score, defect, wheel_id, height_mean,
+                       height_p05, height_p95, intensity_mean
+                FROM {{ds}}.wheel_scores WHERE site_id = ? AND {_POS}
+                ORDER BY capture_time DESC LIMIT ?""",
+            [self._site, self._site, wheel_id, limit])
+        return [WheelRun(*r) for r in reversed(rows)]
+
+    def wheel_days(self, wheel_id: str, days: int) -> list[WheelDay]:
+        """Daily aggregates on the wheel's position, oldest first."""
+        with self._connect() as c:
+            last = self._last(c)
+            if last is None:
+                return []
+            since: date = (last - timedelta(days=days)).date()
+            rows = c.execute(
+                f"""SELECT day, sum(runs), min(score_min), sum(score_mean * runs) / sum(runs),
+                          avg(height_mean), min(height_p05_min), max(depth_below_mean_max),
+                          avg(intensity_mean)
+                   FROM {self._ds}.dash_wheel_daily
+                   WHERE site_id = ? AND {_POS.replace("{ds}", self._ds)} AND day >= ?
+                   GROUP BY day ORDER BY day""",
+                [self._site, self._site, wheel_id, since]).fetchall()
+        return [WheelDay(*r) for r in rows]
+
+    def scans(self, wheel_id: str, offset: int, limit: int) -> tuple[list[Scan], int]:
+        """A page of the wheel's scans (newest first) and the wheel's number of scans."""
+        with self._connect() as c:
+            total = c.execute(f"SELECT count(*) FROM {self._ds}.wheel_scores WHERE "
+                              "site_id = ? AND wheel_id = ?", [self._site, wheel_id]).fetchone()
+            rows = c.execute(
+                f"""SELECT file_id, run_id, camera, capture_time, scored_at, score,
+                           model_version, defect, loc_line, loc_column, loc_along_mm,
+                           loc_across_mm
+                    FROM {self._ds}.wheel_scores WHERE site_id = ? AND wheel_id = ?
+                    ORDER BY capture_time DESC LIMIT ? OFFSET ?""",
+                [self._site, wheel_id, limit, offset]).fetchall()
+        scans = []
+        for r in rows:
+            loc = {k: round(float(v), 1) for k, v in zip(
+                ("line", "column", "along_mm", "across_mm"), r[8:12], strict=True)
+                if v is not None}
+            scans.append(Scan(r[0], r[1], r[2], r[3], r[4], float(r[5]), r[6], r[7], loc))
+        return scans, int(total[0]) if total else 0
+
+    def camera_last(self) -> list[CameraLast]:
+        """Last file per camera."""
+        rows = self._q("SELECT camera, last_capture, last_received FROM "
+                       "{ds}.dash_camera_last WHERE site_id = ? ORDER BY camera", [self._site])
+        return [CameraLast(*r) for r in rows]
+
+    def files_per_run(self, run_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """(received, written) files of each run."""
+        if not run_ids:
+            return {}
+        rows = self._q(
+            """SELECT run_id, count(*), sum(CASE WHEN state = 'written' THEN 1 ELSE 0 END)
+               FROM {ds}.files WHERE site_id = ? AND list_contains(?, run_id)
+               AND capture_time >= (SELECT max(capture_time) FROM {ds}.files
+                                    WHERE site_id = ?) - INTERVAL 7 DAY
+               GROUP BY run_id""", [self._site, run_ids, self._site])
+        return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
+
+
+def _pivot(rows: list[tuple[Any, ...]]) -> list[Heatmap]:
+    """(train, camera, side, position, run, time, score, wheel) rows -> per-train grids."""
+    trains: dict[str, list[tuple[Any, ...]]] = {}
+    for r in rows:
+        trains.setdefault(r[0], []).append(r)
+    out = []
+    for train_id, trs in sorted(trains.items()):
+        run_times: dict[str, datetime] = {}
+        current: dict[tuple[str, int], str] = {}
+        for r in trs:
+            run_times.setdefault(r[4], r[5])
+            current[(r[2], r[3])] = r[7]  # rows are in time order: the last one wins
+        keys = sorted(current)
+        ki = {k: i for i, k in enumerate(keys)}
+        ri = {run: i for i, run in enumerate(run_times)}
+        z: list[list[float | None]] = [[None] * len(ri) for _ in keys]
+        for r in trs:
+            z[ki[(r[2], r[3])]][ri[r[4]]] = round(float(r[6]), 1)
+        out.append(Heatmap(train_id, [current[k] for k in keys], list(run_times),
+                           list(run_times.values()), z))
+    return out
