@@ -33,6 +33,7 @@ def line_of(item: AlertItemRow, with_image: bool) -> Line:
         position=item.position, score=item.score, defect=item.defect,
         severity=Severity(item.severity), location=detail.get("location") or {},
         note=str(detail.get("reason", "")), image_cid=f"heatmap-{item.id}" if has_img else None,
+        file_id=str(detail.get("file_id") or ""),
     )
 
 

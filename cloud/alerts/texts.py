@@ -33,6 +33,7 @@ class Line:
     location: dict[str, float] = field(default_factory=dict)
     note: str = ""
     image_cid: str | None = None
+    file_id: str = ""
 
     def short(self) -> str:
         """The SMS form, e.g. ``W12 L3 28 crack`` or ``W07 R5 NO FILE``."""
@@ -80,7 +81,7 @@ def sms_text(h: Header, lines: Sequence[Line], dashboard_url: str) -> str:
     train = f" {h.train_id}" if h.train_id else ""
     head = f"{pre}{what} {h.ride[:20]}{train}:".replace("  ", " ").strip()
     parts = [ln.short() for ln in lines] or [h.headline]
-    link = f"{dashboard_url.rstrip('/')}/a/{h.alert_id}"
+    link = f"{dashboard_url.rstrip('/')}/alerts/{h.alert_id}"
     ack = "" if h.prefix in ("RESOLVED", "UNDELIVERED") else f" ack {h.alert_id}"
     when = "" if h.prefix == "RESOLVED" else f" {h.at:%H:%M}Z"
     tail = f"{when}{ack} {link}"
@@ -162,14 +163,16 @@ def html_body(h: Header, lines: Sequence[Line], links: dict[str, str]) -> str:
 
 
 def links_for(h: Header, lines: Sequence[Line], dashboard_url: str) -> dict[str, str]:
-    """Dashboard links: the alert, the run, and each wheel."""
+    """Dashboard links: the alert, each wheel and its scan heatmap, the data-health page."""
     base = dashboard_url.rstrip("/")
     out = {"Alert": f"{base}/alerts/{quote(h.alert_id)}"}
-    if h.run_id:
-        out["Run"] = f"{base}/runs/{quote(h.run_id)}"
     for ln in lines:
         if ln.kind != "missing":
             out[f"Wheel {ln.wheel_id}"] = f"{base}/wheels/{quote(ln.wheel_id)}"
+        if ln.kind == "wheel" and ln.file_id:
+            out[f"Heatmap {ln.wheel_id}"] = f"{base}/scans/{quote(ln.file_id)}/heatmap.png"
+    if any(ln.kind == "missing" for ln in lines) or not lines:
+        out["Data health"] = f"{base}/data-health"
     return out
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from cloud.alerts.bootstrap import build_from_site
 from cloud.alerts.channels.outbox import read_outbox
+from cloud.cli import main as wheel_cloud
 from cloud.cmd_ack import main
 from schemas.config import load_config
 from tests.cloud.alerts.helpers import a_pass
@@ -73,6 +74,11 @@ def test_embedded_outbox_then_ack_from_the_command_line(
 
     assert main(["alerts-check", "--config", str(site_file)]) == 0
     assert "0 alert(s) open" in capsys.readouterr().out
+
+    # the same subcommands through the `wheel-cloud` dispatcher
+    assert wheel_cloud(["ack", alert_id, "--by", "bob", "--config", str(site_file)]) == 0
+    assert f"{alert_id} acknowledged by ann" in capsys.readouterr().out  # first ack kept
+    assert wheel_cloud(["ack", "ZZZZZZ", "--config", str(site_file)]) == 1
 
 
 def test_ack_unknown_id_exits_1_and_bad_config_exits_2(

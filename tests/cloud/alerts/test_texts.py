@@ -59,7 +59,7 @@ def test_sms_lists_wheel_side_position_score_defect_time_code_and_link() -> None
     assert text.startswith("STOP Thunder T2:")
     assert "T2-L03 L3 23 crack" in text
     assert "T2-R07 R7 NO FILE" in text
-    assert "14:02Z" in text and "https://ww.example.com/a/K7Q2MX" in text
+    assert "14:02Z" in text and "https://ww.example.com/alerts/K7Q2MX" in text
 
 
 @settings(max_examples=80, deadline=None)
@@ -76,7 +76,8 @@ def test_any_sms_is_single_part_gsm7(ride: str, wheels: list[str], url: str) -> 
 def test_email_has_table_inline_heatmap_and_links() -> None:
     lines = [Line(kind="wheel", wheel_id="T2-L03", camera="Cam_01", side="left", position=3,
                   score=28.0, defect="crack", severity=Severity.STOP,
-                  location={"along_mm": 412.0, "across_mm": 23.0}, image_cid="heatmap-1")]
+                  location={"along_mm": 412.0, "across_mm": 23.0}, image_cid="heatmap-1",
+                  file_id="f-0042")]
     img = Image("heatmap-1", "heatmap_T2-L03.png", b"\x89PNG....")
     msg = render(_header(), lines, "https://ww.example.com/", [img])
     assert msg.subject == "[WheelWatch STOP] Thunder train T2 run run-17: 2 bad wheels"
@@ -84,6 +85,7 @@ def test_email_has_table_inline_heatmap_and_links() -> None:
     assert 'src="cid:heatmap-1"' in msg.html
     assert 'href="https://ww.example.com/alerts/K7Q2MX"' in msg.html
     assert 'href="https://ww.example.com/wheels/T2-L03"' in msg.html
+    assert 'href="https://ww.example.com/scans/f-0042/heatmap.png"' in msg.html
     assert "412 mm along, 23 mm across" in msg.text
     assert "wheel-cloud ack K7Q2MX" in msg.text
     assert msg.images == (img,)
