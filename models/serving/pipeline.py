@@ -49,9 +49,9 @@ class Prepared:
 
 
 def grid_of(arrays: Mapping[str, np.ndarray], traits: Any, calibration: Any,
-            params: PreprocessParams) -> WheelGrid:
+            params: PreprocessParams, diameter_mm: float | None = None) -> WheelGrid:
     """Raw scan arrays -> physical grid."""
-    return to_grid(raw_heights(arrays, traits, calibration), params.grid)
+    return to_grid(raw_heights(arrays, traits, calibration, diameter_mm), params.grid)
 
 
 def prepare_grid(grid: WheelGrid, params: PreprocessParams) -> Prepared:
@@ -63,6 +63,6 @@ def prepare_grid(grid: WheelGrid, params: PreprocessParams) -> Prepared:
 
 
 def prepare(arrays: Mapping[str, np.ndarray], traits: Any, calibration: Any,
-            params: PreprocessParams) -> Prepared:
+            params: PreprocessParams, diameter_mm: float | None = None) -> Prepared:
     """Raw scan arrays -> every preprocessing product."""
-    return prepare_grid(grid_of(arrays, traits, calibration, params), params)
+    return prepare_grid(grid_of(arrays, traits, calibration, params, diameter_mm), params)

@@ -1,0 +1,96 @@
+"""Train a tiny model (seconds), export it, and score through ONNX Runtime."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.serving.pipeline import PreprocessParams, grid_of, prepare
+from models.serving.scorer import Scorer
+from models.serving.scoring import transform
+from models.training.train import Sample, TrainConfig, predict_raw
+from models.training.workflow import train_and_export
+from tests.models.indep_gen import Setting, make_set, make_wheel
+
+P = PreprocessParams()
+TINY = Setting(tread=(50.0, 60.0), lines=(450, 500), mm_per_col=(0.15, 0.2))
+CFG = TrainConfig(seed=3, implants_per_good=2, benign_per_good=1, folds=2, epochs=25)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    wheels = make_set(21, TINY, 14, 0)  # zero bad wheels: implants + anomaly only
+    samples = [Sample(f"w{i}", lab, grid_of(w.arrays, w.traits, w.calibration, P))
+               for i, (w, lab) in enumerate(wheels)]
+    out = tmp_path_factory.mktemp("model")
+    path, cv = train_and_export(samples, "0" * 64, out, CFG, P, progress=False)
+    return path, cv
+
+
+def test_export_writes_a_versioned_directory(tiny_model: tuple[Path, dict]) -> None:
+    path, cv = tiny_model
+    meta = json.loads((path / "metadata.json").read_text())
+    assert {"version", "created", "training_data_sha256", "input_contract", "preprocessing",
+            "calibration", "threshold", "metrics"} <= set(meta)
+    assert meta["threshold"] == 70
+    assert meta["onnx_max_abs_diff"] < 1e-4
+    assert (path / "model.onnx").stat().st_size > 0 and (path / "model.keras").exists()
+    assert 0 <= cv["false_alarm_at_70"] <= 0.1  # held-out good wheels mostly above 70
+
+
+def test_onnx_scores_match_keras(tiny_model: tuple[Path, dict]) -> None:
+    import keras
+
+    path, _ = tiny_model
+    scorer = Scorer.load(path)
+    model = keras.saving.load_model(path / "model.keras")
+    rng = np.random.default_rng(5)
+    wheels = [make_wheel(rng, TINY), make_wheel(rng, TINY, ("chunking",))]
+    t = transform(np.stack([prepare(w.arrays, w.traits, w.calibration, P).features.values
+                            for w in wheels]))
+    probs_keras, _, _ = predict_raw(model, scorer.calibration, t)
+    assert np.abs(scorer.probs(t) - probs_keras).max() < 1e-4
+
+
+def test_scores_separate_defects_deterministically(tiny_model: tuple[Path, dict]) -> None:
+    path, _ = tiny_model
+    scorer = Scorer.load(path)
+    rng = np.random.default_rng(77)
+    good = make_wheel(rng, TINY)
+    bad = make_wheel(rng, TINY, ("chunking",))
+    g1 = scorer.score(good.arrays, good.traits, good.calibration)
+    g2 = scorer.score(good.arrays, good.traits, good.calibration)
+    b = scorer.score(bad.arrays, bad.traits, bad.calibration)
+    assert g1.score == g2.score and 0 <= b.score <= 100
+    assert g1.score > b.score and b.score < scorer.threshold and b.is_bad
+    assert b.defect in ("chunking", "crack", "other", "blister", "flat_spot")
+    truth = bad.truth[0]
+    assert abs(b.location.across_mm - (truth["across_mm"] + bad.meta["tread_mm"] / 2)) < 20
+    assert b.max_defect_depth_mm > 0.5
+    png = b.heatmap_png()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.dumps(b.to_dict())
+
+
+def test_scorer_loads_fast_and_scores_within_budget(tiny_model: tuple[Path, dict]) -> None:
+    path, _ = tiny_model
+    t0 = time.perf_counter()
+    scorer = Scorer.load(path)
+    assert time.perf_counter() - t0 < 1.0
+    w = make_wheel(np.random.default_rng(2), TINY)
+    scorer.score(w.arrays, w.traits, w.calibration)
+    t0 = time.perf_counter()
+    for _ in range(3):
+        scorer.score(w.arrays, w.traits, w.calibration)
+    assert (time.perf_counter() - t0) / 3 < 0.5  # generous on a shared 2-core box
+
+
+def test_load_errors_are_typed(tmp_path: Path) -> None:
+    from schemas.errors import ScoringError
+
+    with pytest.raises(ScoringError, match="metadata"):
+        Scorer.load(tmp_path)
