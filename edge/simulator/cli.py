@@ -5,6 +5,7 @@ Examples::
     wheel-sim scan --camera ranger3 --defect crack --out DIR
     wheel-sim dataset --good 150 --bad 10 --out DIR          # + DIR/labels.csv
     wheel-sim pass --site-dir DIR --train T1 --inject T1-L03:chunking --drop T1-R05
+    wheel-sim config --site-dir DIR --out DIR/site.toml      # site config for that map
 
 Everything is deterministic for a given ``--seed`` (and ``--start`` for passes).
 Exit codes: 0 ok, 1 failure, 2 usage or configuration error.
@@ -100,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--width", type=int, help="columns (default: full camera width)")
     ps.add_argument("--start", type=_time, help="time of the first tag read (default: now)")
     ps.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    cf = sub.add_parser("config", help="print/write a site config TOML for the demo wheel map")
+    cf.add_argument("--site-dir", type=Path, required=True, help="site folder")
+    cf.add_argument("--site-id", default="demo", help="site id (default demo)")
+    cf.add_argument("--trains", type=int, default=2, help="demo map: trains T1..Tn")
+    cf.add_argument("--wheels-per-side", type=int, default=8, help="demo map: wheels per camera")
+    cf.add_argument("--out", type=Path, help="write here instead of standard output")
     return ap
 
 
@@ -207,13 +214,26 @@ def cmd_pass(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    """``wheel-sim config``: the site config matching ``wheel-sim pass --site-dir``."""
+    sim = SiteSimulator(args.site_dir, demo_trains(args.trains, args.wheels_per_side))
+    text = sim.config_toml(args.site_id)
+    if args.out is None:
+        print(text)
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``wheel-sim``."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    handlers = {"scan": cmd_scan, "dataset": cmd_dataset, "pass": cmd_pass}
+    handlers = {"scan": cmd_scan, "dataset": cmd_dataset, "pass": cmd_pass,
+                "config": cmd_config}
     try:
-        if getattr(args, "out", None) is not None:
+        if args.cmd in ("scan", "dataset"):
             args.out.mkdir(parents=True, exist_ok=True)
         return handlers[args.cmd](args)
     except ConfigError as exc:

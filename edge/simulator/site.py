@@ -136,6 +136,34 @@ class SiteSimulator:
         self.state.defects.pop(wheel_id, None)
         self.state.save(self.state_path)
 
+    def config_toml(self, site_id: str = "demo") -> str:
+        """A minimal site config (TOML) matching this simulator: camera folders, models
+        and calibrations, RFID folder and wheel map. Other sections keep their defaults;
+        append them to the text as needed."""
+        def q(text: object) -> str:
+            return json.dumps(str(text))
+
+        def rel(p: Path) -> str:
+            try:
+                return q(p.resolve().relative_to(self.site_dir.resolve()))
+            except ValueError:
+                return q(p.resolve())
+
+        out = [f"site_id = {q(site_id)}", f"base_dir = {q(self.site_dir.resolve())}", ""]
+        for k, (cid, cam) in enumerate(sorted(self.cameras.items())):
+            cal = cam.spec.calibration().model_dump(exclude_none=True)
+            cal_txt = ", ".join(f"{key} = {val}" for key, val in cal.items())
+            out += ["[[cameras]]", f"id = {q(cid)}", f"folder = {rel(cam.folder)}",
+                    f"topic = {q('wheelwatch-' + cid.lower().replace('_', '-'))}",
+                    f"side = {q('left' if k % 2 == 0 else 'right')}",
+                    f"model = {q(cam.spec.model)}", f"calibration = {{ {cal_txt} }}", ""]
+        out += ["[rfid]", f"folder = {rel(self.rfid_dir)}", ""]
+        for tid, train in self.trains.items():
+            wheels = ", ".join(f"{q(c)} = [{', '.join(q(w) for w in ids)}]"
+                               for c, ids in train.wheels.items())
+            out += [f"[trains.{q(tid)}]", f"tag = {q(train.tag)}", f"wheels = {{ {wheels} }}", ""]
+        return "\n".join(out)
+
     def _append_rfid(self, when: datetime, tag: str) -> Path:
         self.rfid_dir.mkdir(parents=True, exist_ok=True)
         path = self.rfid_dir / f"rfid_{when.astimezone(UTC):%Y%m%d}.csv"

@@ -46,3 +46,16 @@ def test_pass_command_and_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["scan", "--camera", "nope", "--out", str(tmp_path)])
     assert exc.value.code == 2
+
+
+def test_config_command_matches_the_pass_folders(tmp_path: Path) -> None:
+    from schemas.config import load_config
+
+    cfg_path = tmp_path / "site.toml"
+    assert main(["config", "--site-dir", str(tmp_path), "--trains", "3",
+                 "--out", str(cfg_path)]) == 0
+    cfg = load_config(cfg_path, environ={})
+    assert sorted(cfg.trains) == ["T1", "T2", "T3"]
+    assert main(["pass", "--config", str(cfg_path), "--train", "T3", "--width", "512",
+                 "--start", "2026-11-27T15:00:00Z", "-q"]) == 0
+    assert len(list((tmp_path / "Cam_01").glob("*.dat"))) == 8

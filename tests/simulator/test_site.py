@@ -142,3 +142,18 @@ def test_simulator_follows_a_site_config(tmp_path: Path) -> None:
     a3 = read_scan(next((tmp_path / "Cam_02").glob("*.dat")))
     assert a3.component_name == "Hi3D 1" and a3.lines >= 500
     assert (tmp_path / "rfid" / "rfid_20261127.csv").exists()
+
+
+def test_config_toml_round_trips_through_the_site_config(tmp_path: Path) -> None:
+    from schemas.config import load_config_text
+
+    sim = small_site(tmp_path)
+    cfg = load_config_text(sim.config_toml("park9"), environ={})
+    assert cfg.site_id == "park9"
+    assert [c.id for c in cfg.cameras] == ["Cam_01", "Cam_02"]
+    assert cfg.path(cfg.camera("Cam_02").folder).resolve() == (tmp_path / "Cam_02").resolve()
+    assert cfg.camera("Cam_01").calibration == sim.cameras["Cam_01"].spec.calibration()
+    assert cfg.trains["T1"].tag == sim.trains["T1"].tag
+    assert cfg.trains["T2"].wheels == sim.trains["T2"].wheels
+    again = SiteSimulator.from_config(cfg, seed=1, width=512)
+    assert again.wheel("T1-L01") == sim.wheel("T1-L01")
