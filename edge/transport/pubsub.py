@@ -85,7 +85,10 @@ class PubsubTransport:
             for f in futures:
                 f.cancel()
             if ordering_key:
-                self.client.resume_publish(path, ordering_key)
+                try:
+                    self.client.resume_publish(path, ordering_key)
+                except RuntimeError:  # key not paused (we gave up before the client did)
+                    pass
             raise translate(exc, f"publish to {topic}") from exc
 
     def close(self) -> None:
