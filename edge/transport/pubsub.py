@@ -13,6 +13,7 @@ translated to :class:`TransportError` with ``retryable`` set.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -85,10 +86,9 @@ class PubsubTransport:
             for f in futures:
                 f.cancel()
             if ordering_key:
-                try:
+                # RuntimeError: key not paused (we gave up before the client did)
+                with contextlib.suppress(RuntimeError):
                     self.client.resume_publish(path, ordering_key)
-                except RuntimeError:  # key not paused (we gave up before the client did)
-                    pass
             raise translate(exc, f"publish to {topic}") from exc
 
     def close(self) -> None:
