@@ -77,9 +77,10 @@ def _rss_kb(field: str) -> int | None:
     return None
 
 
-def measure(fn: Callable[[], Any]) -> tuple[float, float | None]:
+def measure(fn: Callable[[], Any], collect: bool = True) -> tuple[float, float | None]:
     """(seconds, peak resident growth in MB or None) of one call of ``fn``."""
-    gc.collect()
+    if collect:
+        gc.collect()
     try:
         Path("/proc/self/clear_refs").write_text("5")
         start = _rss_kb("VmRSS")
@@ -93,7 +94,8 @@ def measure(fn: Callable[[], Any]) -> tuple[float, float | None]:
 
 
 def _median_time(fn: Callable[[], Any], repeat: int) -> float:
-    return statistics.median(measure(fn)[0] for _ in range(repeat))
+    gc.collect()
+    return statistics.median(measure(fn, collect=False)[0] for _ in range(repeat))
 
 
 def _pandas_baseline(columns: dict[str, np.ndarray], path: Path) -> None:

@@ -104,7 +104,11 @@ def write_csv(columns: dict[str, np.ndarray], path: Path) -> int:
     return path.stat().st_size
 
 
-def _file_ref(path: Path) -> FileRef:
+def _file_ref(path: Path, data: np.ndarray | None = None) -> FileRef:
+    """Name, sha256 and size of ``path`` (of ``data`` when given: the bytes parsed)."""
+    if data is not None:
+        return FileRef(name=path.name, sha256=hashlib.sha256(data.data).hexdigest(),
+                       bytes=int(data.size))
     with open(path, "rb") as fh:
         digest = hashlib.file_digest(fh, "sha256").hexdigest()
     return FileRef(name=path.name, sha256=digest, bytes=path.stat().st_size)
@@ -125,7 +129,7 @@ def build_metadata(
     calibration: Calibration | None,
 ) -> WheelMetadata:
     """The metadata record of a converted scan."""
-    dat_ref, xml_ref = _file_ref(scan.dat_path), _file_ref(scan.xml_path)
+    dat_ref, xml_ref = _file_ref(scan.dat_path, scan.buffer), _file_ref(scan.xml_path)
     sources = _sources(scan)
     cols = {c: str(scan.arrays[n].dtype.name) for c, n in sources.items() if n != COLUMN_INDEX}
     if sources["x"] == COLUMN_INDEX:
@@ -156,10 +160,12 @@ def convert_scan(
 ) -> ConvertResult:
     """Convert the scan at ``scan_path`` (.dat or .xml) into ``out_dir``.
 
-    Writes ``<stem>.csv`` and ``<stem>.meta.json``. Raises ScanFormatError for an
+    Writes ``<stem>.csv`` and ``<stem>.meta.json``. The ``.dat`` is read once into
+    memory (not mapped: a file truncated meanwhile cannot crash the process) and the
+    recorded sha256 is that of the bytes converted. Raises ScanFormatError for an
     unreadable scan; OSError propagates for an unwritable output folder.
     """
-    scan = read_scan(scan_path)
+    scan = read_scan(scan_path, in_memory=True)
     columns = scan_columns(scan)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,8 @@ class Scan:
 
     ``arrays`` are read-only views on a memory map of the ``.dat`` (no copy), each of
     shape ``(lines, width)`` and little-endian dtype as stored (BYTE u1, WORD u2,
-    INT i4, DWORD u4, FLOAT f4). ``traits``/``traits_tag`` are the first traits element
+    INT i4, DWORD u4, FLOAT f4). ``buffer`` is the whole ``.dat`` (uint8, read-only) the
+    views point into. ``traits``/``traits_tag`` are the first traits element
     of the component; ``all_traits`` holds every traits element by tag; ``extra`` the
     raw XML of root-level elements other than the component (genistream, additionalinfo).
     """
@@ -40,6 +41,7 @@ class Scan:
     lines: int
     width: int
     all_traits: dict[str, dict[str, str]]
+    buffer: np.ndarray = field(repr=False)
 
     def __getitem__(self, name: str) -> np.ndarray:
         """The array of subcomponent ``name`` (KeyError names the ones present)."""
@@ -110,16 +112,21 @@ def _views(
     return out
 
 
-def read_scan(path: str | Path) -> Scan:
-    """Read an iCon pair given its ``.dat`` or ``.xml`` path.
+def _load(dat: Path, in_memory: bool) -> np.ndarray:
+    """The whole ``.dat`` as a read-only uint8 array: a memory map or one read."""
+    try:
+        if in_memory:
+            buf = np.fromfile(dat, dtype=np.uint8)
+            buf.flags.writeable = False
+            return buf
+        if dat.stat().st_size == 0:
+            return np.zeros(0, dtype=np.uint8)
+        return np.memmap(dat, dtype=np.uint8, mode="r")
+    except (OSError, ValueError) as exc:
+        raise ScanFormatError(dat, f"cannot read file: {exc}") from None
 
-    Raises ScanFormatError (naming the file and the problem) for a missing sidecar,
-    malformed or hostile XML, unknown value types, sizes that disagree, an empty or
-    truncated ``.dat``.
-    """
-    dat, xml = pair_paths(path)
-    fmt = parse_icon_xml(xml)
-    nbytes = dat.stat().st_size
+
+def _line_count(dat: Path, fmt: IconLayout, nbytes: int) -> int:
     if nbytes == 0:
         raise ScanFormatError(dat, "zero lines: the .dat file is empty")
     if nbytes % fmt.root_size:
@@ -127,11 +134,26 @@ def read_scan(path: str | Path) -> Scan:
             dat, f"truncated: {nbytes} bytes is not a whole number of {fmt.root_size}-byte"
             f" lines ({nbytes // fmt.root_size} full, {nbytes % fmt.root_size} bytes left)"
         )
-    lines = nbytes // fmt.root_size * fmt.height
-    try:
-        mm = np.memmap(dat, dtype=np.uint8, mode="r")
-    except (OSError, ValueError) as exc:
-        raise ScanFormatError(dat, f"cannot map file: {exc}") from None
+    return nbytes // fmt.root_size * fmt.height
+
+
+def read_scan(path: str | Path, *, in_memory: bool = False) -> Scan:
+    """Read an iCon pair given its ``.dat`` or ``.xml`` path.
+
+    By default the arrays are views on a read-only memory map (no copy; milliseconds
+    for any size). ``in_memory=True`` reads the ``.dat`` once into memory instead: use
+    it in long-running processes where the file may be changed or truncated while it
+    is in use (touching a truncated map kills the process with SIGBUS); ``Scan.buffer``
+    then holds exactly the bytes that were parsed (hash those).
+
+    Raises ScanFormatError (naming the file and the problem) for a missing sidecar,
+    malformed or hostile XML, unknown value types, sizes that disagree, an empty or
+    truncated ``.dat``.
+    """
+    dat, xml = pair_paths(path)
+    fmt = parse_icon_xml(xml)
+    mm = _load(dat, in_memory)
+    lines = _line_count(dat, fmt, int(mm.size))
     arrays = _views(mm, fmt, lines)
     tags = [t for t in fmt.traits if t in TRAITS_TAGS] or list(fmt.traits)
     tag = tags[0] if tags else ""
@@ -141,5 +163,5 @@ def read_scan(path: str | Path) -> Scan:
         traits_tag=tag, traits=dict(fmt.traits.get(tag, {})), extra=dict(fmt.extra),
         value_types={s.name: s.value_type for s in fmt.subcomponents},
         arrays=arrays, lines=lines, width=arrays[_primary_name(arrays)].shape[1],
-        all_traits={k: dict(v) for k, v in fmt.traits.items()},
+        all_traits={k: dict(v) for k, v in fmt.traits.items()}, buffer=mm,
     )
