@@ -180,3 +180,17 @@ def test_mark_lookup_is_case_insensitive(tmp_path: Path) -> None:
                         traits_tag="sensorrangetraits", traits={})
     fields = read_scan(dat).mark_fields()
     assert fields.enable.all() and fields.encoder_b.all() and not fields.encoder_a.any()
+
+
+def test_in_memory_read_survives_truncation(tmp_path: Path) -> None:
+    dat = write_ranger3(tmp_path / "t.dat", 16, 12)
+    mapped = read_scan(dat)
+    loaded = read_scan(dat, in_memory=True)
+    assert isinstance(mapped.buffer, np.memmap) and not isinstance(loaded.buffer, np.memmap)
+    assert loaded.buffer.size == dat.stat().st_size and not loaded.buffer.flags.writeable
+    expect = np.array(mapped["Range"])
+    del mapped
+    dat.write_bytes(b"")  # the camera rewrites the file while we hold the scan
+    np.testing.assert_array_equal(loaded["Range"], expect)
+    with pytest.raises(ValueError):
+        loaded["Range"][0, 0] = 0
