@@ -22,6 +22,7 @@ from cloud.alerts.dispatch import BlobFetcher, Dispatcher, fetch_local
 from cloud.alerts.rules import HeatmapLookup, RuleContext, WheelLocator
 from cloud.alerts.service import AlertService
 from cloud.alerts.store import AlertStore
+from cloud.domain_events import WheelScored
 from schemas.config.alerts import AlertsConfig, SendGridConfig, TwilioConfig
 from schemas.errors import ConfigError
 
@@ -116,22 +117,37 @@ def build_service(
     heatmap: HeatmapLookup | None = None,
     fetch_blob: BlobFetcher = fetch_local,
     environ: Mapping[str, str] | None = None,
+    dashboard_url: str = "http://127.0.0.1:8080",
 ) -> AlertService:
     """The alerting service; ``channels`` overrides the config's (tests, fakes)."""
     chans = dict(channels) if channels is not None else build_channels(
         cfg, outbox_path, clock, environ)
     deliverer = Deliverer(chans, cfg.delivery, store, clock, sleep)
-    dispatcher = Dispatcher(cfg, store, deliverer, ride, fetch_blob)
+    dispatcher = Dispatcher(cfg, store, deliverer, ride, fetch_blob, dashboard_url)
     ctx = RuleContext(cfg, locate=locate, heatmap=heatmap)
     return AlertService(ctx, store, dispatcher, clock)
+
+
+def images_dir_heatmaps(images_dir: Path) -> HeatmapLookup:
+    """Heatmaps rendered as ``<images_dir>/<file_id>/heatmap.png`` (the dashboard's layout)."""
+    def lookup(ev: WheelScored) -> str | None:
+        path = images_dir / ev.file_id / "heatmap.png"
+        return path.resolve().as_uri() if "/" not in ev.file_id and path.is_file() else None
+    return lookup
 
 
 def build_from_site(site: SiteConfig, *, clock: Clock = utc_now,
                     heatmap: HeatmapLookup | None = None,
                     fetch_blob: BlobFetcher = fetch_local) -> AlertService:
-    """The alerting service of a site: SQL store of ``cloud.sql_url``, paths via base_dir."""
+    """The alerting service of a site: SQL store of ``cloud.sql_url``, paths via base_dir.
+
+    Heatmaps default to the PNGs under ``dashboard.images_dir``; links to
+    ``dashboard.base_url`` unless ``alerts.dashboard_url`` is set.
+    """
     store = AlertStore.from_url(site.cloud.sql_url, site.base_dir)
     store.create_schema()
+    heatmap = heatmap or images_dir_heatmaps(site.path(site.dashboard.images_dir))
     return build_service(site.alerts, store, outbox_path=site.path(site.alerts.outbox_path),
                          ride=site.ride, clock=clock, locate=wheel_locator(site),
-                         heatmap=heatmap, fetch_blob=fetch_blob)
+                         heatmap=heatmap, fetch_blob=fetch_blob,
+                         dashboard_url=site.dashboard.base_url)

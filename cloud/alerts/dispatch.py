@@ -56,8 +56,10 @@ class Dispatcher:
     """Builds :class:`Rendered` messages from the tables and hands them to the deliverer."""
 
     def __init__(self, cfg: AlertsConfig, store: AlertStore, deliverer: Deliverer, ride: str,
-                 fetch_blob: BlobFetcher = fetch_local) -> None:
+                 fetch_blob: BlobFetcher = fetch_local,
+                 dashboard_url: str = "http://127.0.0.1:8080") -> None:
         self.cfg = cfg
+        self.dashboard_url = cfg.dashboard_url or dashboard_url
         self.store = store
         self.deliverer = deliverer
         self.ride = ride
@@ -89,7 +91,7 @@ class Dispatcher:
         header = Header(alert_id=alert.id, severity=Severity(alert.severity), ride=self.ride,
                         train_id=alert.train_id, run_id=alert.run_id, at=alert.created_at,
                         headline=alert.title, prefix=PREFIX[purpose])
-        return render(header, lines, self.cfg.dashboard_url, list(images.values()))
+        return render(header, lines, self.dashboard_url, list(images.values()))
 
     def send(self, alert: AlertRow, purpose: str, recipients: list[RecipientConfig],
              level: int) -> list[Outcome]:

@@ -61,13 +61,15 @@ class AlertService:
     """Rules, grouping, de-duplication, delivery, acknowledgement and escalation."""
 
     def __init__(self, ctx: RuleContext, store: AlertStore, dispatcher: Dispatcher,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], tick_every_s: float = 30.0) -> None:
         self.ctx = ctx
         self.cfg = ctx.cfg
         self.store = store
         self.dispatcher = dispatcher
         self.clock = clock
         self._lock = threading.RLock()
+        self._tick_every = timedelta(seconds=tick_every_s)
+        self._last_tick: datetime | None = None
 
     # --- AlertSink -------------------------------------------------------------------
     def handle(self, event: DomainEvent) -> None:
@@ -84,6 +86,8 @@ class AlertService:
                 self._apply(s, event, now)
                 s.add(SeenEventRow(digest=digest, kind=type(event).__name__, seen_at=now))
             self._dispatch_pending()
+            if self._last_tick is None or now - self._last_tick >= self._tick_every:
+                self._tick(now)  # a safety net: the worker should call tick() on its own
 
     def _apply(self, s: Session, ev: DomainEvent, now: datetime) -> None:
         new_id = self.store.new_alert_id
@@ -185,13 +189,16 @@ class AlertService:
         if not self.cfg.enabled:
             return
         with self._lock:
-            now = self.clock()
-            with self.store.tx() as s:
-                grace = timedelta(seconds=self.cfg.grace_s)
-                for gk in due_groups(s, now, grace):
-                    flush_group(s, gk, self.ctx, self.store.new_alert_id, now)
-            self._dispatch_pending()
-            self._escalate(now)
+            self._tick(self.clock())
+
+    def _tick(self, now: datetime) -> None:
+        self._last_tick = now
+        with self.store.tx() as s:
+            grace = timedelta(seconds=self.cfg.grace_s)
+            for gk in due_groups(s, now, grace):
+                flush_group(s, gk, self.ctx, self.store.new_alert_id, now)
+        self._dispatch_pending()
+        self._escalate(now)
 
     def _escalate(self, now: datetime) -> None:
         with self.store.tx() as s:

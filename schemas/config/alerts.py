@@ -116,7 +116,9 @@ class AlertsConfig(Section):
     twilio: TwilioConfig = TwilioConfig()
     sendgrid: SendGridConfig = SendGridConfig()
     delivery: DeliveryConfig = DeliveryConfig()
-    dashboard_url: str = Field(default="http://127.0.0.1:8080", description="links in texts")
+    dashboard_url: str | None = Field(
+        default=None, description="base of links in texts; None = dashboard.base_url"
+    )
     max_images: int = Field(default=8, ge=0, description="heatmaps attached per email")
 
     @model_validator(mode="after")

@@ -153,3 +153,13 @@ def test_escalation_only_for_alerts_not_for_resolutions(
     service.tick()
     assert all(s.recipient != "chief" for s in channels["sms"].sent)
     assert channels["sms"].sent[-1].message.sms.startswith("RESOLVED")
+
+
+def test_handling_events_also_runs_due_escalations_as_a_safety_net(
+    service: AlertService, channels: dict[str, FakeChannel], clock: ManualClock
+) -> None:
+    for ev in a_pass():
+        service.handle(ev)
+    clock.advance(minutes=31)
+    service.handle(scored("T2-L01", 99.0, run="run-18", pos=1, at=clock.now))  # no tick() call
+    assert [s.recipient for s in channels["sms"].sent] == ["ann", "bob", "chief"]

@@ -151,7 +151,7 @@ def test_replaced_wheel_resolves_and_alert_closes_when_all_resolved(
     for ev in a_pass():
         service.handle(ev)
     first = store.alerts("pass")[0]
-    clock.advance(minutes=30)
+    clock.advance(minutes=29)  # before the escalation time
     replaced = (("T2-L03", "Cam_01", "left", 3), ("T2-R05", "Cam_02", "right", 5))
     for wheel, cam, side, pos in replaced:
         service.handle(scored(wheel, 97.0, run="run-18", camera=cam, side=side, pos=pos,
