@@ -46,6 +46,7 @@ def test_chunk_has_depth_steep_walls_dropouts_and_brighter_floor() -> None:
     assert 0.02 < nan[r < 0.9].mean() < 0.4
     assert it[core].mean() > 130 and np.all(it[r > 1.3] == 100.0)
     assert t.kind == "chunking" and t.line == 400 and t.column == 400
+    assert t.observed_mm == pytest.approx(3.0, abs=0.3) and t.affected_points > 1000
     assert t.params["depth_mm"] == 3.0
 
 
@@ -69,9 +70,14 @@ def test_crack_depth_and_darker_line_at_any_angle(angle: float) -> None:
 def test_crack_narrower_than_a_line_pitch_still_shows_shallower() -> None:
     h, it, al, ac = flat_grid()
     along_crack = Crack(100.0, 40.0, 30.0, width_mm=0.3, depth_mm=2.0, angle_deg=0.0)
-    apply_defect(h, it, al, ac, along_crack, np.random.default_rng(3))
+    t = apply_defect(h, it, al, ac, along_crack, np.random.default_rng(3))
     expected = 2.0 * 0.3 / PITCH_ALONG if PITCH_ALONG > 0.3 else 2.0
     assert np.nanmin(h) == pytest.approx(-min(2.0, expected), abs=0.1)
+    assert t.observed_mm == pytest.approx(-np.nanmin(h), abs=1e-5)
+    coarse = np.arange(200) * 2.5  # 2.5 mm line pitch: the same crack nearly vanishes
+    h2, it2 = np.zeros((200, 800), np.float32), np.full((200, 800), 100.0, np.float32)
+    t2 = apply_defect(h2, it2, coarse, ac, along_crack, np.random.default_rng(3))
+    assert t2.observed_mm < 0.3 < t.observed_mm
     assert (h < -0.2).sum() > 100
 
 
