@@ -86,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--wheels-per-side", type=int, default=8, help="demo map: wheels per camera")
     ps.add_argument("--passes", type=int, default=1, help="passes per train (default 1)")
     ps.add_argument("--inject", action="append", default=[], metavar="WHEEL:KIND[:SIZE]",
-                    help="put a lasting defect on a wheel before the pass")
+                    help="put a lasting defect on a wheel before the pass (kept in "
+                         "truth/sim_state.json; a wheel that already has one of that kind "
+                         "keeps it and gets no second one)")
     ps.add_argument("--drop", action="append", default=[], metavar="WHEEL", help="skip this file")
     ps.add_argument("--truncate", action="append", default=[], metavar="WHEEL",
                     help="cut this wheel's .dat short")
@@ -197,6 +199,9 @@ def cmd_pass(args: argparse.Namespace) -> int:
             raise ConfigError("--train", f"unknown train {train!r}; known: {known}")
     for spec in args.inject:
         wheel_id, kind, size = _parse_inject(spec)
+        if any(d.kind == kind for d in sim.state.wheel_defects(wheel_id)):
+            log.info("%s already has a %s (defects persist): not adding another", wheel_id, kind)
+            continue
         sim.inject(wheel_id, kind, size=size)
     start = args.start or datetime.now(UTC)
     for n in range(args.passes):

@@ -59,3 +59,17 @@ def test_config_command_matches_the_pass_folders(tmp_path: Path) -> None:
     assert main(["pass", "--config", str(cfg_path), "--train", "T3", "--width", "512",
                  "--start", "2026-11-27T15:00:00Z", "-q"]) == 0
     assert len(list((tmp_path / "Cam_01").glob("*.dat"))) == 8
+
+
+def test_inject_is_lasting_and_not_repeated(tmp_path: Path) -> None:
+    import json
+
+    base = ["pass", "--site-dir", str(tmp_path), "--train", "T1", "--wheels-per-side", "2",
+            "--width", "256", "--inject", "T1-L01:crack:small", "-q"]
+    assert main([*base, "--start", "2026-11-27T14:00:00Z"]) == 0
+    assert main([*base, "--start", "2026-11-27T14:05:00Z"]) == 0
+    state = json.loads((tmp_path / "truth" / "sim_state.json").read_text())
+    assert [d["kind"] for d in state["defects"]["T1-L01"]] == ["crack"]
+    passes = [json.loads(x) for x in (tmp_path / "truth" / "passes.jsonl").read_text().splitlines()]
+    labels = [{f["wheel_id"]: f["label"] for f in p["files"]} for p in passes]
+    assert all(lab["T1-L01"] == "bad" and lab["T1-L02"] == "good" for lab in labels)
