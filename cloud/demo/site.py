@@ -33,6 +33,7 @@ class Backends:
     sql_url: str = "sqlite:///state/wheelwatch.sqlite"
     warehouse: str = "duckdb"  # duckdb | bigquery
     dataset: str = "wheelwatch"
+    bq_project: str | None = None  # None = transport.project
     sms: str = "outbox"  # outbox | twilio
     email: str = "outbox"  # outbox | sendgrid
     twilio_url: str | None = None  # base URL (contract mock); None = the provider
@@ -120,7 +121,7 @@ sql_url = {_q(b.sql_url)}
 warehouse_kind = {_q(b.warehouse)}
 warehouse_path = "state/warehouse.duckdb"
 bq_dataset = {_q(b.dataset)}
-work_dir = "state/cloud_work"
+{_optional("bq_project", b.bq_project)}work_dir = "state/cloud_work"
 # model_dir = "models/my-model"  # default: the model shipped in models/default
 
 [cloud.monitor]
