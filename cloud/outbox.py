@@ -2,8 +2,9 @@
 
 An event is added to ``event_outbox`` under a deterministic key in the same transaction
 as the state change that causes it (a second worker making the same change adds
-nothing). :class:`Dispatcher` then hands undelivered events to the :class:`AlertSink`
-(idempotent by contract) and marks them delivered.
+nothing). :class:`Dispatcher` claims an undelivered event (one worker wins), hands it to
+the :class:`AlertSink` and un-claims it if the sink fails, so it is retried. Known gap: a
+worker killed between the claim and the hand-off leaves that event marked delivered.
 """
 
 from __future__ import annotations
@@ -96,13 +97,22 @@ class Dispatcher:
             ).all()
         done = 0
         for key, kind, payload in rows:
+            if not self._claim(key):
+                continue  # another worker is delivering it
             try:
                 self._sink.handle(decode(kind, payload))
             except Exception:  # a failing sink must not stop the pipeline; retried later
                 log.exception("alert sink failed on event %s", key)
+                with self._sessions.begin() as s:
+                    s.execute(update(OutboxEvent).where(OutboxEvent.key == key)
+                              .values(delivered_at=None))
                 continue
-            with self._sessions.begin() as s:
-                s.execute(update(OutboxEvent).where(OutboxEvent.key == key)
-                          .values(delivered_at=self._clock()))
             done += 1
         return done
+
+    def _claim(self, key: str) -> bool:
+        with self._sessions.begin() as s:
+            res = s.execute(update(OutboxEvent).where(
+                OutboxEvent.key == key, OutboxEvent.delivered_at.is_(None))
+                .values(delivered_at=self._clock()))
+            return bool(getattr(res, "rowcount", 0))

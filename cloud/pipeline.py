@@ -28,7 +28,7 @@ from cloud.ports import BlobStore, Scorer, ScoreResult, Warehouse
 from cloud.reassembly import Bundle, unpack
 from cloud.sql import repository as repo
 from cloud.sql.models import Score, TrackedFile
-from cloud.tracker import Tracker
+from cloud.tracker import LeaseLost, Tracker
 from schemas.errors import ContractError, WheelWatchError
 from schemas.messages import ChunkAttributes
 
@@ -93,14 +93,17 @@ class FilePipeline:
             if f.state == "receiving":
                 bundle = unpack(self._tracker.payload(file_id), attributes_of(f),
                                 self._cfg.max_raw_bytes)
-                self._tracker.advance(file_id, owner, "assembled")
+                self._tracker.advance(file_id, owner, "assembled", self._cfg.lease_s)
             if ORDER.index(f.state) < ORDER.index("stored"):
                 self._store(f, bundle)
-                self._tracker.advance(file_id, owner, "stored")
+                self._tracker.advance(file_id, owner, "stored", self._cfg.lease_s)
             result = self._score(f)
             if f.state != "scored":
-                self._tracker.advance(file_id, owner, "scored")
+                self._tracker.advance(file_id, owner, "scored", self._cfg.lease_s)
             self._write(f, result)
+        except LeaseLost:
+            log.info("file %s taken over by another worker", file_id)
+            return "busy"
         except ContractError as exc:
             self._fail(f, "reassembly", str(exc), reject=True)
             raise

@@ -19,11 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloud.outbox import heard
 from cloud.sql.engine import insert_ignore
 from cloud.sql.models import DeadLetter, FileChunk, TrackedFile
-from schemas.errors import ContractError
+from schemas.errors import ContractError, StoreError
 from schemas.messages import ChunkAttributes
 
 STATES = ("receiving", "assembled", "stored", "scored", "written", "rejected")
 FINAL = ("written", "rejected")
+
+
+class LeaseLost(StoreError):
+    """Another worker took over a file whose lease expired; stop working on it."""
 
 
 @dataclass(frozen=True)
@@ -99,13 +103,20 @@ class Tracker:
                               .order_by(FileChunk.chunk_index)).all()
         return b"".join(parts)
 
-    def advance(self, file_id: str, owner: str, state: str) -> datetime:
-        """Move a leased file to ``state`` and stamp ``<state>_at``; returns the time."""
+    def advance(self, file_id: str, owner: str, state: str, lease_s: float) -> datetime:
+        """Move a leased file to ``state``, stamp ``<state>_at`` and renew the lease.
+
+        LeaseLost if another worker took the file over meanwhile (our lease expired).
+        """
         now = self._clock()
         with self._sessions.begin() as s:
-            s.execute(update(TrackedFile).where(TrackedFile.file_id == file_id,
-                                                TrackedFile.lease_owner == owner)
-                      .values(state=state, error=None, **{f"{state}_at": now}))
+            res = s.execute(update(TrackedFile).where(TrackedFile.file_id == file_id,
+                                                      TrackedFile.lease_owner == owner)
+                            .values(state=state, error=None,
+                                    lease_until=now + timedelta(seconds=lease_s),
+                                    **{f"{state}_at": now}))
+            if not getattr(res, "rowcount", 0):
+                raise LeaseLost(f"file {file_id}: lease lost to another worker")
         return now
 
     def release(self, file_id: str, owner: str, error: str | None) -> None:
