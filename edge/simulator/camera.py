@@ -38,7 +38,10 @@ class CameraSpec:
     window (Ranger E55: 512 rows = ``fov z2`` 8191; Ranger3: ``fov z2`` = rows·16 − 1).
     ``outside`` says what columns beside the tread show: ``missing`` (0) or
     ``background`` (the wheel's side / hub, lower and darker). ``headroom_mm`` is how far
-    above the nominal tread surface the top of the measurement window lies.
+    above the nominal tread surface the top of the measurement window lies (at most
+    70 % of the window). ``tilt_deg`` and ``laser_falloff`` model the installation: a
+    camera rolled against the wheel axis sees the tread on a slope, and the laser line is
+    dimmer at its ends.
     """
 
     model: CameraModel = "ranger_e55"
@@ -54,6 +57,8 @@ class CameraSpec:
     headroom_mm: float = 5.0
     mm_per_line: float | None = None  # if set, lines per rev = circumference / mm_per_line
     rectified: bool = False  # calibrated only: WORD Range + genistream scale/offset, not FLOAT
+    tilt_deg: float = 0.0  # mounting roll: a linear height ramp across the field of view
+    laser_falloff: float = 0.0  # intensity loss at the ends of the laser line (0..0.5)
 
     def __post_init__(self) -> None:
         if self.model not in MAX_WIDTH:
@@ -96,7 +101,7 @@ class CameraSpec:
 
     def value_datum(self) -> float:
         """Range value of the nominal tread surface (height 0)."""
-        headroom = min(self.headroom_mm, 0.4 * self.window_mm)
+        headroom = min(self.headroom_mm, 0.7 * self.window_mm)
         return self.fov_z2 - headroom / self.value_step_mm
 
     def calibration(self) -> Calibration:
@@ -139,14 +144,17 @@ def random_camera(
                   "calibrated": 1024}[model]
     lo = max(0.05, tread_width_mm * 1.1 / w)
     mpc = float(rng.uniform(lo, max(lo, 0.2)))
-    rows = 512 if model == "ranger_e55" else int(rng.choice([256, 512, 832]))
+    rows = 512 if model == "ranger_e55" else int(rng.choice([384, 512, 832]))
+    mpr = float(rng.uniform(max(0.02, 12.0 / rows), 0.1))  # the wheel fits: window ≥ 12 mm
     return CameraSpec(
         model=model, width=w, lines_per_rev=lines_per_rev or int(rng.integers(400, 3001)),
-        mm_per_col=mpc, mm_per_row=float(rng.uniform(0.02, 0.1)), sensor_rows=rows,
+        mm_per_col=mpc, mm_per_row=mpr, sensor_rows=rows,
         mark=bool(rng.random() < 0.7), scatter=model == "ranger3" and bool(rng.random() < 0.5),
         outside="background" if rng.random() < 0.4 else "missing",
         float_missing=("zero", "nan", "neg1e6")[int(rng.integers(3))],
         rectified=model == "calibrated" and bool(rng.random() < 0.3),
+        headroom_mm=float(rng.uniform(3.0, 0.5 * rows * mpr)),
+        tilt_deg=float(rng.uniform(-1.0, 1.0)), laser_falloff=float(rng.uniform(0.0, 0.3)),
     )
 
 

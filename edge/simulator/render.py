@@ -35,6 +35,16 @@ def fill_outside(height: np.ndarray, intensity: np.ndarray, tread: np.ndarray, c
         1.0 + 0.1 * rng.standard_normal((height.shape[0], n_off), dtype=np.float32))
 
 
+def mounting(height: np.ndarray, intensity: np.ndarray, cam: CameraSpec) -> None:
+    """Camera installation effects, in place: tilt (height ramp) and laser fall-off."""
+    x = (np.arange(cam.width) - (cam.width - 1) / 2) / max(cam.width / 2, 1)
+    if cam.tilt_deg:
+        ramp = np.tan(np.radians(cam.tilt_deg)) * x * cam.width * cam.mm_per_col / 2
+        height += ramp.astype(height.dtype)[None, :]
+    if cam.laser_falloff:
+        intensity *= (1.0 - cam.laser_falloff * x**2).astype(intensity.dtype)[None, :]
+
+
 def intensity_bytes(intensity: np.ndarray) -> np.ndarray:
     """Clip and round to BYTE."""
     return np.clip(np.rint(intensity), 0, 255).astype(np.uint8)

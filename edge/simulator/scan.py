@@ -15,7 +15,7 @@ import numpy as np
 from edge.sick import write_scan
 from edge.simulator.camera import CameraSpec, genistream_traits, sensor_traits, world_traits
 from edge.simulator.defects import Defect, apply_defect
-from edge.simulator.render import camera_arrays, fill_outside
+from edge.simulator.render import camera_arrays, fill_outside, mounting
 from edge.simulator.surface import apply_dropouts, render_surface
 from edge.simulator.wheel import ScanConditions, WheelSpec, line_positions, random_conditions
 from schemas.calibration import Calibration
@@ -27,7 +27,8 @@ TRUTH_VERSION = 1
 class SimScan:
     """A rendered scan: the arrays to write, their XML description and the truth.
 
-    ``height_mm`` is the exact (unquantised) height map the camera looked at,
+    ``height_mm`` is the exact (unquantised) height map the camera looked at (in the
+    camera's frame: mounting tilt included),
     ``along_mm``/``across_mm`` the grid (scan frame; across from the first tread edge).
     """
 
@@ -117,6 +118,7 @@ def simulate_scan(
     truths = _carve(surf.height_mm, surf.intensity, along, across, wheel, cond, tuple(defects), rng)
     apply_dropouts(surf, cond, rng)
     fill_outside(surf.height_mm, surf.intensity, surf.tread, camera, rng)
+    mounting(surf.height_mm, surf.intensity, camera)
     arrays = camera_arrays(surf.height_mm, surf.intensity, along, camera, rng)
     name, vtype, tag, traits = _xml_description(camera)
     tread_cols = np.flatnonzero(surf.tread)

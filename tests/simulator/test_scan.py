@@ -124,15 +124,16 @@ def test_good_wheels_have_no_local_deviation_beyond_noise_and_benign(seed: int) 
     assert np.nanmax(np.abs(local)) < 0.15  # no defect-sized blob (smallest: 0.4 mm)
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(9))
 def test_dropouts_stay_within_two_percent_of_tread_points(seed: int) -> None:
     rng = np.random.default_rng(100 + seed)
     wheel = random_wheel(rng)
-    cam = random_camera("ranger_e55", rng, tread_width_mm=wheel.tread_width_mm,
+    model = ("ranger_e55", "ranger3", "calibrated")[seed % 3]
+    cam = random_camera(model, rng, tread_width_mm=wheel.tread_width_mm, width=1024,
                         lines_per_rev=500)
     scan = simulate_scan(wheel, cam, rng)
     c0, c1 = scan.truth["tread_columns"]
-    frac = (scan.arrays["Range"][:, c0:c1 + 1] == 0).mean()
+    frac = np.isnan(decoded(scan)[:, c0:c1 + 1]).mean()  # incl. out of the window
     assert frac <= 0.02
     assert frac == pytest.approx(scan.conditions.dropout_frac, abs=0.002)
 
@@ -245,8 +246,8 @@ def test_same_seed_same_scan_other_seed_other_scan() -> None:
 def test_a_1536_by_1000_scan_renders_well_under_a_second() -> None:
     rng = np.random.default_rng(0)
     simulate_scan(WHEEL, ranger_e55(lines_per_rev=1000), rng)  # warm-up
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: robust against other jobs on a shared machine
     for _ in range(3):
         simulate_scan(random_wheel(rng), ranger_e55(lines_per_rev=1000), rng)
-    per_scan = (time.perf_counter() - t0) / 3
-    assert per_scan < 0.8, f"{per_scan:.3f} s per scan"
+    per_scan = (time.process_time() - t0) / 3
+    assert per_scan < 0.6, f"{per_scan:.3f} s CPU per scan"
