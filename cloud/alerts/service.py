@@ -15,8 +15,9 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from cloud.alerts import rules
@@ -41,6 +42,7 @@ from schemas.config.alerts import RecipientConfig
 from schemas.errors import WheelWatchError
 
 log = logging.getLogger(__name__)
+STALE_SENDING = timedelta(minutes=15)
 
 
 class UnknownAlertError(WheelWatchError):
@@ -143,8 +145,23 @@ class AlertService:
             pending = list(s.scalars(select(AlertRow).where(AlertRow.dispatch == "pending")
                                      .order_by(AlertRow.created_at, AlertRow.id)))
         for alert in pending:
+            if not self._claim(alert.id, "pending", "sending"):
+                continue  # another worker took it
             purpose = "resolution" if alert.kind == "resolution" else "alert"
             self._send(alert, purpose, alert.level)
+
+    def _claim(self, alert_id: str, old: str, new: str) -> bool:
+        """Move ``dispatch`` from ``old`` to ``new`` atomically; False if someone else did."""
+        with self.store.tx() as s:
+            res = s.execute(update(AlertRow).where(
+                AlertRow.id == alert_id, AlertRow.dispatch == old).values(dispatch=new))
+            return cast(CursorResult[Any], res).rowcount == 1
+
+    def _requeue_stale(self, s: Session, now: datetime) -> None:
+        """Alerts left 'sending' by a crashed worker go back to 'pending'."""
+        s.execute(update(AlertRow).where(
+            AlertRow.dispatch == "sending", AlertRow.kind != "undeliverable",
+            AlertRow.created_at < now - STALE_SENDING).values(dispatch="pending"))
 
     def _send(self, alert: AlertRow, purpose: str, level: int) -> None:
         if purpose == "escalation":
@@ -194,6 +211,7 @@ class AlertService:
     def _tick(self, now: datetime) -> None:
         self._last_tick = now
         with self.store.tx() as s:
+            self._requeue_stale(s, now)
             grace = timedelta(seconds=self.cfg.grace_s)
             for gk in due_groups(s, now, grace):
                 flush_group(s, gk, self.ctx, self.store.new_alert_id, now)
@@ -205,18 +223,18 @@ class AlertService:
             due_alerts = list(s.scalars(select(AlertRow).where(
                 AlertRow.status == "open", AlertRow.next_escalation_at.is_not(None),
                 AlertRow.next_escalation_at <= now)))
-            todo: list[tuple[AlertRow, int]] = []
-            for alert in due_alerts:
-                level = next_level(self.cfg, alert.level)
-                if level is None:
-                    alert.next_escalation_at = None
-                    continue
-                alert.level = level
-                alert.next_escalation_at = now + timedelta(seconds=self.cfg.escalate_after_s)
-                todo.append((alert, level))
-        for alert, level in todo:
-            log.warning("alert %s not acknowledged: escalating to level %d", alert.id, level)
-            self._send(alert, "escalation", level)
+        for alert in due_alerts:
+            level = next_level(self.cfg, alert.level)
+            nxt = now + timedelta(seconds=self.cfg.escalate_after_s) if level else None
+            with self.store.tx() as s:  # claim: only one worker escalates a given level
+                res = s.execute(update(AlertRow).where(
+                    AlertRow.id == alert.id, AlertRow.level == alert.level,
+                    AlertRow.status == "open").values(level=level or alert.level,
+                                                      next_escalation_at=nxt))
+                claimed = cast(CursorResult[Any], res).rowcount == 1
+            if claimed and level is not None:
+                log.warning("alert %s not acknowledged: escalating to level %d", alert.id, level)
+                self._send(alert, "escalation", level)
 
     # --- acknowledgement ---------------------------------------------------------------
     def ack(self, alert_id: str, by: str) -> AlertRow:

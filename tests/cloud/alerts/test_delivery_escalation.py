@@ -4,13 +4,16 @@ acknowledgement and escalation (fake channels, manual clock, no sleeps)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cloud.alerts.bootstrap import build_service
 from cloud.alerts.channels.outbox import read_outbox
+from cloud.alerts.model import Rendered
 from cloud.alerts.service import AlertService, UnknownAlertError
 from cloud.alerts.store import AlertStore
+from schemas.config.alerts import RecipientConfig
 from schemas.errors import NotifierError
 from tests.cloud.alerts.conftest import make_cfg
 from tests.cloud.alerts.helpers import FakeChannel, ManualClock, Sleeps, a_pass, complete, scored
@@ -163,3 +166,35 @@ def test_handling_events_also_runs_due_escalations_as_a_safety_net(
     clock.advance(minutes=31)
     service.handle(scored("T2-L01", 99.0, run="run-18", pos=1, at=clock.now))  # no tick() call
     assert [s.recipient for s in channels["sms"].sent] == ["ann", "bob", "chief"]
+
+
+
+class HookedChannel(FakeChannel):
+    """Runs ``hook`` (once) in the middle of its first send: another worker acting then."""
+
+    hook: Any = None
+
+    def send(self, recipient: RecipientConfig, message: Rendered) -> str:
+        hook, self.hook = self.hook, None
+        if hook is not None:
+            hook()
+        return super().send(recipient, message)
+
+
+def test_a_second_worker_does_not_resend_an_alert_being_sent(
+    store: AlertStore, clock: ManualClock, tmp_path: Path
+) -> None:
+    channels: dict[str, FakeChannel] = {n: FakeChannel(n) for n in ("email", "outbox")}
+    channels["sms"] = HookedChannel("sms")
+    workers = [build_service(make_cfg(), AlertStore.from_url(str(store.engine.url)),
+                             outbox_path=tmp_path / "o.jsonl", clock=clock, sleep=Sleeps(),
+                             channels=channels) for _ in range(2)]  # type: ignore[arg-type]
+    channels["sms"].hook = workers[1].tick  # worker 2 wakes while worker 1 is sending
+    for ev in a_pass():
+        workers[0].handle(ev)
+    assert sorted(s.recipient for s in channels["sms"].sent) == ["ann", "bob"]
+    assert sorted(s.recipient for s in channels["email"].sent) == ["ann", "bob"]
+    clock.advance(minutes=30)
+    for w in workers:
+        w.tick()
+    assert sorted(s.recipient for s in channels["sms"].sent) == ["ann", "bob", "chief"]
