@@ -220,27 +220,57 @@ class Uploader:
         self.retry_at.pop(what, None)
 
     def publish_camera(self, camera: str) -> int:
-        """Publish this camera's converted files in capture order; stop at the first gap."""
+        """Publish this camera's converted files in capture order; stop at the first gap.
+
+        Up to ``edge.publish_window_files`` files (``publish_window_bytes``) go out in one
+        call (pipelined: the Pub/Sub client batches them, the local queue commits them in
+        one transaction), then each file's confirmation is recorded.
+        """
         if not self._due(camera):
             return 0
         topic = self.cfg.camera(camera).topic
-        sent = 0
+        edge = self.cfg.edge
+        sent, window, size = 0, [], 0
         for row in self.tracker.files(
                 "camera = ? AND state IN ('discovered','converted','published')", (camera,)):
             if row.state == "discovered":
                 break  # strict order: wait until the older scan is converted
-            try:
-                self._publish_file(row, topic)
-            except TransportError as exc:
-                delay = self._backoff(camera, exc)
-                self.tracker.note_error(camera, f"publish {row.stem}: {exc}", row.key,
-                                        self.clock() + delay)
-                return sent
-            self._ok(camera)
-            sent += 1
+            window.append(row)
+            size += row.payload_bytes or 0
+            if len(window) >= edge.publish_window_files or size >= edge.publish_window_bytes:
+                if not self._publish_window(window, topic):
+                    return sent
+                sent, window, size = sent + len(window), [], 0
+        if window and self._publish_window(window, topic):
+            sent += len(window)
         return sent
 
-    def _publish_file(self, row: FileRow, topic: str) -> None:
+    def _publish_window(self, rows: list[FileRow], topic: str) -> bool:
+        camera = rows[0].camera
+        plans = [self._messages(row) for row in rows]
+        try:
+            ids = self.transport.publish(topic, [m for _, _, msgs in plans for m in msgs],
+                                         ordering_key=camera)
+        except TransportError as exc:
+            delay = self._backoff(camera, exc)
+            self.tracker.note_error(camera, f"publish {rows[0].stem}: {exc}", rows[0].key,
+                                    self.clock() + delay)
+            return False
+        self._ok(camera)
+        pos = 0
+        for row, (done, todo, _) in zip(rows, plans, strict=True):
+            for i in todo:
+                done[i] = ids[pos]
+                pos += 1
+            now = time.time()
+            self.tracker.set_state(row.key, "published", f"message ids {done}",
+                                   message_ids=json.dumps(done), published_at=now)
+            self.tracker.set_state(row.key, "confirmed", f"{len(done)} chunk(s) confirmed",
+                                   confirmed_at=now, last_error=None)
+        return True
+
+    def _messages(self, row: FileRow) -> tuple[list[str], list[int], list[OutMessage]]:
+        """(message ids so far, chunk indexes to send, their messages) of one file."""
         assert row.bundle_path is not None and row.file_id is not None
         assert row.sha256 is not None and row.payload_bytes and row.raw_bytes
         count = row.chunk_count or 1
@@ -250,15 +280,7 @@ class Uploader:
         ctx = ChunkContext(self.cfg.site_id, row.camera, row.file_id,
                            row.wheel_id or UNASSIGNED, row.train_id or UNKNOWN_TRAIN,
                            row.run_id or "none", row.capture_time)
-        msgs = chunk_messages(bundle, ctx, self.cfg.edge.chunk_bytes, todo)
-        ids = self.transport.publish(topic, msgs, ordering_key=row.camera)
-        for i, mid in zip(todo, ids, strict=True):
-            done[i] = mid
-        now = time.time()
-        self.tracker.set_state(row.key, "published", f"message ids {done}",
-                               message_ids=json.dumps(done), published_at=now)
-        self.tracker.set_state(row.key, "confirmed", f"{count} chunk(s) confirmed",
-                               confirmed_at=now, last_error=None)
+        return done, todo, chunk_messages(bundle, ctx, self.cfg.edge.chunk_bytes, todo)
 
     def clean_confirmed(self) -> None:
         """Apply the retention setting to every confirmed file, then mark it cleaned."""

@@ -241,10 +241,21 @@ class LocalQueue:
     ) -> str:
         """Store one message durably and fan it out; returns its message id."""
         attrs = dict(attributes or {})
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in attrs.items()):
-            raise TransportError("attributes must map str to str", retryable=False)
+        return self.publish_batch(topic, [(data, attrs)], ordering_key)[0]
+
+    def publish_batch(
+        self,
+        topic: str,
+        messages: Sequence[tuple[bytes, dict[str, str]]],
+        ordering_key: str | None = None,
+    ) -> list[str]:
+        """Store several messages in one transaction (all or none), in order; their ids."""
+        for _, attrs in messages:
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in attrs.items()):
+                raise TransportError("attributes must map str to str", retryable=False)
         with self._write() as db:
-            return str(self._insert(db, topic, bytes(data), attrs, ordering_key))
+            return [str(self._insert(db, topic, bytes(d), dict(a), ordering_key))
+                    for d, a in messages]
 
     def _insert(
         self, db: sqlite3.Connection, topic: str, data: bytes, attrs: dict[str, str],

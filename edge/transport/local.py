@@ -34,8 +34,9 @@ class LocalTransport:
     def publish(
         self, topic: str, messages: Sequence[OutMessage], ordering_key: str | None = None
     ) -> list[str]:
-        """Publish each message in order (each one committed durably)."""
-        return [self.queue.publish(topic, m.data, m.attributes, ordering_key) for m in messages]
+        """Publish the messages in order, in one durable transaction (all or none)."""
+        return self.queue.publish_batch(topic, [(m.data, m.attributes) for m in messages],
+                                        ordering_key)
 
     def close(self) -> None:
         """Close the queue file."""

@@ -55,6 +55,10 @@ class EdgeConfig(Section):
     min_free_mb: int = Field(default=500, ge=0, description="below this: accept no new work")
     warn_free_mb: int = Field(default=2000, ge=0, description="below this: warn early")
     chunk_bytes: int = Field(default=8_000_000, ge=1024, le=9_500_000)
+    publish_window_files: int = Field(default=16, ge=1, le=1000,
+                                      description="files in flight per camera")
+    publish_window_bytes: int = Field(default=48_000_000, ge=1024,
+                                      description="bytes in flight per camera")
     retry_initial_s: float = Field(default=1.0, gt=0)
     retry_max_s: float = Field(default=300.0, gt=0)
     pubsub: PubsubPublisherConfig = PubsubPublisherConfig()

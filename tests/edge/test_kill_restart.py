@@ -75,7 +75,7 @@ def test_sigkill_mid_pass_then_restart(tmp_path: Path) -> None:
     wheels = sorted(f["attrs"]["wheel_id"] for f in files.values())
     assert wheels == sorted(w for t_ in ("T1", "T2") for s in "LR"
                             for w in [f"{t_}-{s}{k:02d}" for k in range(1, 5)])
-    # at-least-once: a SIGKILL between publish and the ledger update may repeat one file
-    # per camera, never more
-    assert sum(1 for f in files.values() if f["dupes"]) <= 2
+    # at-least-once: a SIGKILL between publish and the ledger update may repeat the files
+    # in flight (one publish window per camera), never more; duplicates are byte-identical
+    assert sum(1 for f in files.values() if f["dupes"]) <= 2 * cfg.edge.publish_window_files
     assert _cleaned(tracker_path) == 16

@@ -176,3 +176,11 @@ def test_many_processes_share_one_file(tmp_path: Path) -> None:
     expected = {f"p{i}-{j}" for i in range(3) for j in range(40)}
     assert sorted(got) == sorted(expected)  # every message once, no duplicates
     assert q.backlog("s") == 0
+
+
+def test_publish_batch_is_atomic_and_ordered(q: LocalQueue) -> None:
+    ids = q.publish_batch("t", [(b"1", {}), (b"2", {"a": "b"})], ordering_key="k")
+    assert [m.message_id for m in q.pull("s")] == ids
+    with pytest.raises(TransportError):
+        q.publish_batch("t", [(b"3", {}), (b"4", {"bad": 4})])  # type: ignore[list-item]
+    assert q.backlog("s") == 2  # nothing of the refused batch was stored
