@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--bad", type=int, required=True, help="number of bad wheels")
     ds.add_argument("--camera", choices=(*MODELS, "mixed"), default="mixed",
                     help="camera generation, or mixed (default): random per scan")
+    ds.add_argument("--kind", action="append", choices=DEFECT_KINDS, default=[],
+                    help="defect kinds for bad wheels (repeatable; default: all four)")
     ds.add_argument("--out", type=Path, required=True, help="output folder")
     _common(ds)
     ps = sub.add_parser("pass", help="a ride pass: RFID line + a scan per wheel per camera")
@@ -151,7 +153,8 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     for i, label in enumerate(labels):
         wheel = random_wheel(rng)
         cam = _camera(args.camera, rng, wheel.tread_width_mm, args)
-        defects = random_defects(rng, wheel, size=args.size) if label == "bad" else []
+        kinds = tuple(args.kind) or None
+        defects = random_defects(rng, wheel, kinds=kinds, size=args.size) if label == "bad" else []
         scan = simulate_scan(wheel, cam, rng, defects=defects)
         paths = write_sim_scan(scan, args.out, args.camera_id, args.start + timedelta(seconds=i))
         rows.append((paths.dat.name, scan.label))
