@@ -52,5 +52,5 @@ def insert_ignore(session: Session, table: Table, values: dict[str, Any],
             index_elements=keys)
     else:
         stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-    result = session.execute(stmt)
-    return bool(getattr(result, "rowcount", 0))
+    result = session.execute(stmt.returning(table.c[keys[0]]))
+    return result.first() is not None
