@@ -2,7 +2,32 @@
 
 Secrets are never stored here: the Twilio and SendGrid sections name the environment
 variables that hold them. ``base_url`` fields point the official SDKs at the contract
-mocks in tests; leave them unset in production.
+mocks in tests; leave them unset in production. Example::
+
+    [alerts]
+    threshold = 70
+    repeat_interval_s = 3600     # the same condition is not re-sent within this
+    escalate_after_s = 1800      # not acknowledged by then -> next level
+    sms_backend = "twilio"       # default "outbox" (JSON lines file)
+    email_backend = "sendgrid"
+    [alerts.severity]
+    stop_below = 30
+    inspect_below = 50
+    defect_min = { crack = "inspect", chunking = "inspect" }
+    [alerts.twilio]
+    from_number = "+15017122661"  # SID/token from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN
+    [[alerts.recipients]]
+    name = "shift-lead"
+    phone = "+4917012345678"
+    email = "lead@example.com"
+    channels = ["sms", "email"]
+    level = 1
+    [[alerts.recipients]]
+    name = "chief-engineer"
+    phone = "+4917087654321"
+    channels = ["sms"]
+    level = 2
+    min_severity = "inspect"
 """
 
 from __future__ import annotations
