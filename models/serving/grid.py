@@ -25,6 +25,7 @@ class GridParams:
     across_mm: float = 0.5
     edge_trim_mm: float = 1.5
     background_drop_mm: float = 6.0
+    min_tread_mm: float = 30.0
 
 
 @dataclass
@@ -90,9 +91,14 @@ def _tread_columns(raw: RawHeights, p: GridParams) -> np.ndarray:
     # widest contiguous run of columns
     d = np.diff(np.concatenate([[0], on.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-    k = int(np.argmax(ends - starts))
-    a, b = starts[k], ends[k]
     x = raw.x_mm
+    span = np.abs(x[ends - 1] - x[starts])
+    # the tread is the highest wide run (heights grow towards the camera); background
+    # (hub, frame, table) beside it is lower, and may be wider
+    wide = span >= min(p.min_tread_mm, 0.5 * float(span.max()))
+    level = np.array([np.nanmedian(med[a:b]) for a, b in zip(starts, ends, strict=True)])
+    k = int(np.argmax(np.where(wide, level, -np.inf)))
+    a, b = starts[k], ends[k]
     lo, hi = min(x[a], x[b - 1]), max(x[a], x[b - 1])
     mask = np.zeros(h.shape[1], dtype=bool)
     mask[a:b] = True
