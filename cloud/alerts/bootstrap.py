@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cloud.alerts.channels.outbox import OutboxChannel
 from cloud.alerts.channels.ports import Channel
@@ -136,9 +136,38 @@ def images_dir_heatmaps(images_dir: Path) -> HeatmapLookup:
     return lookup
 
 
+class BlobStoreLike(Protocol):
+    """The two methods of ``cloud.ports.BlobStore`` a heatmap fetch needs."""
+
+    def get(self, key: str) -> bytes:
+        """Object bytes."""
+        ...
+
+    def uri(self, key: str) -> str:
+        """URI of an object."""
+        ...
+
+
+def blob_fetcher(make_store: Callable[[], BlobStoreLike]) -> BlobFetcher:
+    """Fetch ``file://`` URIs directly and the blob store's own URIs (``gs://...``) through
+    it; the store is built on first use only."""
+    made: list[BlobStoreLike] = []
+
+    def fetch(uri: str) -> bytes:
+        if uri.startswith("file:") or "://" not in uri:
+            return fetch_local(uri)
+        if not made:
+            made.append(make_store())
+        prefix = made[0].uri("k")[:-1]
+        if not uri.startswith(prefix):
+            raise ValueError(f"{uri} is not in the blob store ({prefix}...)")
+        return made[0].get(uri[len(prefix):])
+    return fetch
+
+
 def build_from_site(site: SiteConfig, *, clock: Clock = utc_now,
                     heatmap: HeatmapLookup | None = None,
-                    fetch_blob: BlobFetcher = fetch_local) -> AlertService:
+                    fetch_blob: BlobFetcher | None = None) -> AlertService:
     """The alerting service of a site: SQL store of ``cloud.sql_url``, paths via base_dir.
 
     Heatmaps default to the PNGs under ``dashboard.images_dir``; links to
@@ -147,6 +176,10 @@ def build_from_site(site: SiteConfig, *, clock: Clock = utc_now,
     store = AlertStore.from_url(site.cloud.sql_url, site.base_dir)
     store.create_schema()
     heatmap = heatmap or images_dir_heatmaps(site.path(site.dashboard.images_dir))
+    if fetch_blob is None:
+        from cloud.bootstrap import build_blobs
+
+        fetch_blob = blob_fetcher(lambda: build_blobs(site))
     return build_service(site.alerts, store, outbox_path=site.path(site.alerts.outbox_path),
                          ride=site.ride, clock=clock, locate=wheel_locator(site),
                          heatmap=heatmap, fetch_blob=fetch_blob,

@@ -22,6 +22,7 @@ from cloud.alerts.store import AlertStore
 from cloud.alerts.tables import AlertItemRow, AlertRow
 from cloud.alerts.texts import Header, render
 from schemas.config.alerts import AlertsConfig, RecipientConfig
+from schemas.errors import WheelWatchError
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class Dispatcher:
             if png is None and item.heatmap_uri:
                 try:
                     png = self.fetch_blob(item.heatmap_uri)
-                except (OSError, ValueError) as exc:
+                except (OSError, ValueError, WheelWatchError) as exc:
                     log.warning("heatmap %s of wheel %s unavailable: %s",
                                 item.heatmap_uri, item.wheel_id, exc)
             if png:
