@@ -265,6 +265,23 @@ class Tracker:
             db.execute("UPDATE outbox SET sent_at = ?, message_id = ? WHERE id = ?",
                        (time.time(), message_id, event_id))
 
+    def prune(self, older_than: float) -> int:
+        """Forget cleaned files (and their history) and sent events older than a time.
+
+        Quarantined and unfinished files are kept whatever their age. Returns the number
+        of file rows removed.
+        """
+        with self.tx() as db:
+            keys = [r[0] for r in db.execute(
+                "SELECT key FROM files WHERE state = 'cleaned' AND updated_at < ?",
+                (older_than,))]
+            db.executemany("DELETE FROM history WHERE key = ?", [(k,) for k in keys])
+            db.executemany("DELETE FROM files WHERE key = ?", [(k,) for k in keys])
+            db.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?",
+                       (older_than,))
+            db.execute("DELETE FROM runs WHERE reported = 1 AND created_at < ?", (older_than,))
+        return len(keys)
+
     # -- errors and status ----------------------------------------------------------
     def note_error(self, camera: str, message: str, key: str | None = None,
                    next_attempt: float | None = None) -> None:

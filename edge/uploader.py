@@ -71,7 +71,8 @@ class Uploader:
             folder.mkdir(parents=True, exist_ok=True)
         self.closer = PassCloser(cfg, tracker, RfidLog(cfg.path(cfg.rfid.folder)))
         self.work_dir = cfg.path(cfg.edge.work_dir)
-        self.known = {(f.camera, f.stem) for f in tracker.files()}
+        self.known: set[tuple[str, str]] = set()  # stems seen at the last rescan
+        self.next_prune = 0.0
         self.retry_at: dict[str, float] = {}
         self.failures: dict[str, int] = {}
         self.topics_ready = False
@@ -98,6 +99,10 @@ class Uploader:
         if now >= self.next_heartbeat:
             self.heartbeat()
             self.next_heartbeat = now + self.cfg.edge.heartbeat_s
+        if now >= self.next_prune and self.cfg.edge.retention != "keep":
+            # with 'keep' the scans stay in the folders: their rows must stay too
+            self.tracker.prune(now - self.cfg.edge.tracker_keep_days * 86400)
+            self.next_prune = now + 3600
 
     def run(self, stop: threading.Event) -> None:
         """Loop until ``stop`` is set; errors are logged and the loop goes on."""
@@ -131,18 +136,19 @@ class Uploader:
     def discover(self, now: float) -> int:
         """Find ready pairs in every camera folder; quarantine long-orphaned halves."""
         new = 0
+        present: set[tuple[str, str]] = set()
         for cam, folder in self.folders.items():
             ready, orphans = folder.rescan(now, self.cfg.edge.stable_s, self.cfg.edge.orphan_s)
             for pair in sorted(ready, key=lambda p: p.stem):
+                present.add((cam, pair.stem))
                 if (cam, pair.stem) in self.known:
                     continue
                 when, source = capture_time(pair.dat)
-                self.tracker.discover(cam, pair.stem, pair.dat, pair.xml, pair.size, when,
-                                      source, appeared_at=pair.mtime)
-                self.known.add((cam, pair.stem))
-                new += 1
+                new += self.tracker.discover(cam, pair.stem, pair.dat, pair.xml, pair.size,
+                                             when, source, appeared_at=pair.mtime)
             for path, reason in orphans:
                 self._quarantine_paths(cam, [path], reason)
+        self.known = present  # bounded by what the folders hold
         return new
 
     def convert_ready(self, limit: int = 50) -> None:

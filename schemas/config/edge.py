@@ -54,6 +54,9 @@ class EdgeConfig(Section):
     )
     min_free_mb: int = Field(default=500, ge=0, description="below this: accept no new work")
     warn_free_mb: int = Field(default=2000, ge=0, description="below this: warn early")
+    tracker_keep_days: float = Field(
+        default=90.0, gt=0, description="cleaned files are forgotten by the tracker after this"
+    )
     chunk_bytes: int = Field(default=8_000_000, ge=1024, le=9_500_000)
     publish_window_files: int = Field(default=16, ge=1, le=1000,
                                       description="files in flight per camera")
