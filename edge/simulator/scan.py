@@ -45,6 +45,7 @@ class SimScan:
     height_mm: np.ndarray = field(repr=False)
     along_mm: np.ndarray = field(repr=False)
     across_mm: np.ndarray = field(repr=False)
+    extra_xml: str | None = None
 
     @property
     def label(self) -> str:
@@ -82,6 +83,18 @@ def _xml_description(cam: CameraSpec) -> tuple[str, str, str, dict[str, str]]:
     if cam.rectified:
         return "Ranger3Range", "Hi3D", "genistreamtraits", genistream_traits(cam)
     return "HorMax 1", "", "worldrangetraits", world_traits(cam)
+
+
+def _genistream_xml(cam: CameraSpec) -> str | None:
+    """The ``<genistream>`` device block GenIStream saves with Ranger3 buffers."""
+    if cam.model == "ranger_e55" or (cam.model == "calibrated" and not cam.rectified):
+        return None
+    params = {"DeviceModelName": "Ranger3-60" if cam.model == "ranger3" else "Ranger3-40",
+              "DeviceScanType": "Linescan3D", "Width": str(cam.width),
+              "Height": str(cam.sensor_rows), "ExposureTime": "50",
+              "Scan3dExtractionMethod": "Hi3D", "RangeAxis": "Standard"}
+    body = "".join(f' <parameter name="{k}" >{v}</parameter>\n' for k, v in params.items())
+    return f"<genistream>\n{body}</genistream>"
 
 
 def _carve(height: np.ndarray, intensity: np.ndarray, along: np.ndarray, across: np.ndarray,
@@ -135,7 +148,7 @@ def simulate_scan(
         "line_pitch_mm": wheel.circumference_mm / camera.lines_per_rev,
     }
     return SimScan(arrays, name, vtype, tag, traits, camera.calibration(), camera, wheel, cond,
-                   truth, surf.height_mm, along, across)
+                   truth, surf.height_mm, along, across, _genistream_xml(camera))
 
 
 def write_sim_scan(
@@ -173,7 +186,7 @@ def write_sim_scan(
 def _write_pair(scan: SimScan, dat_path: Path) -> tuple[Path, Path]:
     return write_scan(dat_path, scan.arrays, component_name=scan.component_name,
                       component_valuetype=scan.component_valuetype,
-                      traits_tag=scan.traits_tag, traits=scan.traits)
+                      traits_tag=scan.traits_tag, traits=scan.traits, extra_xml=scan.extra_xml)
 
 
 def _write_growing(scan: SimScan, target: Path, seconds: float, chunks: int = 4

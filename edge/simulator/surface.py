@@ -15,7 +15,8 @@ class Surface:
     """Height (mm, NaN = missing) and intensity (float, not yet clipped) maps.
 
     ``along_mm`` is the scan-frame position of each line, ``across_mm`` the position of
-    each column measured from the tread's first edge; ``tread`` marks tread columns.
+    each column measured from the tread's first edge; ``tread`` marks tread columns and
+    ``edge`` the steep chamfer columns at its sides (more dropouts there).
     """
 
     height_mm: np.ndarray
@@ -23,6 +24,7 @@ class Surface:
     along_mm: np.ndarray
     across_mm: np.ndarray
     tread: np.ndarray
+    edge: np.ndarray
 
 
 def _axial_seams(h: np.ndarray, wheel: WheelSpec, wheel_pos: np.ndarray) -> None:
@@ -62,9 +64,11 @@ def _specks(it: np.ndarray, cond: ScanConditions, along: np.ndarray, across: np.
 
 
 def _dropouts(
-    h: np.ndarray, tread: np.ndarray, cond: ScanConditions, rng: np.random.Generator
+    h: np.ndarray, tread: np.ndarray, edge: np.ndarray, cond: ScanConditions,
+    rng: np.random.Generator,
 ) -> None:
-    """Knock out ``dropout_frac`` of tread points: scattered plus short runs along lines."""
+    """Knock out ``dropout_frac`` of tread points: short runs along lines, scattered
+    points, and (a third of the scattered ones) points on the steep chamfers."""
     cols = np.flatnonzero(tread)
     n_lines = h.shape[0]
     budget = int(cond.dropout_frac * n_lines * cols.size)
@@ -82,8 +86,13 @@ def _dropouts(
         h[ln, cols[st:st + length]] = np.nan
         used += length
     n_scatter = budget - used
-    if n_scatter > 0:
-        flat = rng.choice(n_lines * cols.size, size=n_scatter, replace=False)
+    edge_cols = np.flatnonzero(edge & tread)
+    n_edge = min(n_scatter // 3, n_lines * edge_cols.size // 4)
+    if n_edge > 0:
+        flat = rng.choice(n_lines * edge_cols.size, size=n_edge, replace=False)
+        h[flat // edge_cols.size, edge_cols[flat % edge_cols.size]] = np.nan
+    if n_scatter - n_edge > 0:
+        flat = rng.choice(n_lines * cols.size, size=n_scatter - n_edge, replace=False)
         h[flat // cols.size, cols[flat % cols.size]] = np.nan
 
 
@@ -109,9 +118,11 @@ def render_surface(
     _axial_seams(h, wheel, wheel_pos)
     it = _intensity(wheel, cond, across_mm, prof, n_lines, rng)
     _specks(it, cond, along_mm, across_mm, wheel.circumference_mm)
-    return Surface(h, it, along_mm, across_mm, tread)
+    edge = tread & (np.minimum(across_mm, wheel.tread_width_mm - across_mm)
+                    < wheel.chamfer_mm + 0.3)
+    return Surface(h, it, along_mm, across_mm, tread, edge)
 
 
 def apply_dropouts(surface: Surface, cond: ScanConditions, rng: np.random.Generator) -> None:
     """Benign specular dropouts (≤ 2 % of tread points), in place."""
-    _dropouts(surface.height_mm, surface.tread, cond, rng)
+    _dropouts(surface.height_mm, surface.tread, surface.edge, cond, rng)

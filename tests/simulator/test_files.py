@@ -42,6 +42,7 @@ def test_written_pair_reads_back_exactly_with_truth_beside_it(tmp_path: Path) ->
         back = read_scan(paths.xml)
         assert back.component_name == scan.component_name
         assert back.traits == scan.traits
+        assert ("genistream" in back.extra) == (cam.model == "ranger3")
         assert list(back.arrays) == list(scan.arrays)
         for name, arr in scan.arrays.items():
             assert back.arrays[name].dtype == arr.dtype
