@@ -50,12 +50,8 @@ class TwilioSms:
                 f"twilio: HTTP {exc.status} code {exc.code}: {exc.msg}",
                 retryable=retryable_status(exc.status),
             ) from exc
-        except (TwilioException, OSError) as exc:
+        except (TwilioException, OSError) as exc:  # requests' errors are OSErrors
             raise NotifierError(f"twilio: {type(exc).__name__}: {exc}", retryable=True) from exc
-        except Exception as exc:  # requests' errors are not imported here on purpose
-            if type(exc).__module__.startswith(("requests", "urllib3")):
-                raise NotifierError(f"twilio: network: {exc}", retryable=True) from exc
-            raise
         sid = str(getattr(msg, "sid", "") or "")
         log.info("sms to %s sent: sid=%s status=%s", recipient.name, sid, msg.status)
         return sid
