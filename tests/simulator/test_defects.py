@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge.simulator import (
     RANGES,
@@ -137,3 +139,28 @@ def test_catalogue_draws_cover_and_respect_the_ranges(kind: str) -> None:
     for d in any_:
         assert 0 <= d.along_mm < wheel.circumference_mm
         assert 0 <= d.across_mm <= wheel.tread_width_mm
+
+
+@settings(max_examples=40, deadline=None)
+@given(kind=st.sampled_from(["chunking", "crack", "flat_spot", "blister"]),
+       size=st.sampled_from(["any", "small", "large"]), seed=st.integers(0, 2**32 - 1),
+       pitch_along=st.floats(0.15, 3.0), pitch_across=st.floats(0.05, 0.2))
+def test_any_catalogue_defect_on_any_grid_changes_height_one_way_only(
+    kind: str, size: str, seed: int, pitch_along: float, pitch_across: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    wheel = WheelSpec(diameter_mm=float(rng.uniform(150, 360)),
+                      tread_width_mm=float(rng.uniform(50, 110)))
+    d = random_defect(kind, rng, wheel, size=size)  # type: ignore[arg-type]
+    lines = int(wheel.circumference_mm / pitch_along)
+    along = np.arange(lines) * pitch_along
+    across = np.arange(int(wheel.tread_width_mm / pitch_across)) * pitch_across
+    h = np.zeros((along.size, across.size), np.float32)
+    it = np.full(h.shape, 100.0, np.float32)
+    t = apply_defect(h, it, along, across, d, rng, circumference_mm=lines * pitch_along)
+    if kind == "blister":
+        assert np.nanmin(h) >= 0 and not np.isnan(h).any()
+    else:
+        assert np.nanmax(h) <= 0
+    assert 0 <= t.line < along.size and 0 <= t.column < across.size
+    assert t.observed_mm <= 8.5 + 1e-6
