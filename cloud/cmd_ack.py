@@ -43,7 +43,7 @@ def _service(config: str) -> AlertService:
     from cloud.alerts.bootstrap import build_from_site
     from schemas.config import load_config
 
-    return build_from_site(load_config(config))
+    return build_from_site(load_config(config), ticker=False)
 
 
 def run_ack(args: argparse.Namespace) -> int:

@@ -167,11 +167,13 @@ def blob_fetcher(make_store: Callable[[], BlobStoreLike]) -> BlobFetcher:
 
 def build_from_site(site: SiteConfig, *, clock: Clock = utc_now,
                     heatmap: HeatmapLookup | None = None,
-                    fetch_blob: BlobFetcher | None = None) -> AlertService:
+                    fetch_blob: BlobFetcher | None = None,
+                    ticker: bool = True) -> AlertService:
     """The alerting service of a site: SQL store of ``cloud.sql_url``, paths via base_dir.
 
     Heatmaps default to the PNGs under ``dashboard.images_dir``; links to
-    ``dashboard.base_url`` unless ``alerts.dashboard_url`` is set.
+    ``dashboard.base_url`` unless ``alerts.dashboard_url`` is set. With ``ticker`` a
+    daemon thread runs ``tick()`` every ``alerts.tick_s`` (grace flush, escalation).
     """
     store = AlertStore.from_url(site.cloud.sql_url, site.base_dir)
     store.create_schema()
@@ -180,7 +182,10 @@ def build_from_site(site: SiteConfig, *, clock: Clock = utc_now,
         from cloud.bootstrap import build_blobs
 
         fetch_blob = blob_fetcher(lambda: build_blobs(site))
-    return build_service(site.alerts, store, outbox_path=site.path(site.alerts.outbox_path),
-                         ride=site.ride, clock=clock, locate=wheel_locator(site),
-                         heatmap=heatmap, fetch_blob=fetch_blob,
-                         dashboard_url=site.dashboard.base_url)
+    service = build_service(site.alerts, store, outbox_path=site.path(site.alerts.outbox_path),
+                            ride=site.ride, clock=clock, locate=wheel_locator(site),
+                            heatmap=heatmap, fetch_blob=fetch_blob,
+                            dashboard_url=site.dashboard.base_url)
+    if ticker and site.alerts.enabled:
+        service.start_ticker(site.alerts.tick_s)
+    return service

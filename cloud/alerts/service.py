@@ -72,6 +72,7 @@ class AlertService:
         self._lock = threading.RLock()
         self._tick_every = timedelta(seconds=tick_every_s)
         self._last_tick: datetime | None = None
+        self._ticker_stop: threading.Event | None = None
 
     # --- AlertSink -------------------------------------------------------------------
     def handle(self, event: DomainEvent) -> None:
@@ -207,6 +208,27 @@ class AlertService:
             return
         with self._lock:
             self._tick(self.clock())
+
+    def start_ticker(self, every_s: float) -> None:
+        """Call :meth:`tick` every ``every_s`` seconds in a daemon thread (idempotent)."""
+        if self._ticker_stop is not None or every_s <= 0:
+            return
+        stop = self._ticker_stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(every_s):
+                try:
+                    self.tick()
+                except Exception:  # long-running loop: log, retry next period
+                    log.exception("alerts tick failed")
+
+        threading.Thread(target=loop, name="alerts-ticker", daemon=True).start()
+
+    def stop_ticker(self) -> None:
+        """Stop the background ticker (if running)."""
+        if self._ticker_stop is not None:
+            self._ticker_stop.set()
+            self._ticker_stop = None
 
     def _tick(self, now: datetime) -> None:
         self._last_tick = now

@@ -131,6 +131,9 @@ class AlertsConfig(Section):
     outbox_path: Path = Path("state/outbox.jsonl")
     repeat_interval_s: float = Field(default=3600.0, ge=0)
     grace_s: float = Field(default=600.0, ge=0, description="flush a pass without RunComplete")
+    tick_s: float = Field(
+        default=10.0, ge=0, description="background grace/escalation check period; 0 = off"
+    )
     escalate_after_s: float = Field(default=1800.0, gt=0)
     severity: SeverityConfig = SeverityConfig()
     recipients: list[RecipientConfig] = Field(

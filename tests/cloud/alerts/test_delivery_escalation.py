@@ -198,3 +198,25 @@ def test_a_second_worker_does_not_resend_an_alert_being_sent(
     for w in workers:
         w.tick()
     assert sorted(s.recipient for s in channels["sms"].sent) == ["ann", "bob", "chief"]
+
+
+def test_background_ticker_flushes_and_escalates_without_events(
+    service: AlertService, channels: dict[str, FakeChannel], clock: ManualClock
+) -> None:
+    import time
+
+    for ev in a_pass()[:-1]:  # no RunComplete
+        service.handle(ev)
+    clock.advance(minutes=10)
+    service.start_ticker(0.02)
+    try:
+        deadline = time.monotonic() + 10
+        while len(channels["sms"].sent) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [s.recipient for s in channels["sms"].sent] == ["ann", "bob"]
+        clock.advance(minutes=30)
+        while len(channels["sms"].sent) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [s.recipient for s in channels["sms"].sent] == ["ann", "bob", "chief"]
+    finally:
+        service.stop_ticker()
