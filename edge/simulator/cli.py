@@ -1,13 +1,13 @@
-"""``wheel-sim``: write simulated SICK iCon wheel scans, training sets and ride passes.
+"""wheel-sim: write simulated SICK iCon wheel scans, training sets and ride passes.
 
-Examples::
+Examples:
 
     wheel-sim scan --camera ranger3 --defect crack --out DIR
     wheel-sim dataset --good 150 --bad 10 --out DIR          # + DIR/labels.csv
     wheel-sim pass --site-dir DIR --train T1 --inject T1-L03:chunking --drop T1-R05
     wheel-sim config --site-dir DIR --out DIR/site.toml      # site config for that map
 
-Everything is deterministic for a given ``--seed`` (and ``--start`` for passes).
+Everything is deterministic for a given --seed (and --start for passes).
 Exit codes: 0 ok, 1 failure, 2 usage or configuration error.
 """
 
@@ -82,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(ds)
     ps = sub.add_parser("pass", help="a ride pass: RFID line + a scan per wheel per camera")
     ps.add_argument("--site-dir", type=Path, help="site folder (Cam_01/ Cam_02/ rfid/ truth/)")
-    ps.add_argument("--config", type=Path, help="site config TOML: folders, cameras, wheel map")
+    ps.add_argument("--config", type=Path,
+                    help="site config TOML: folders, cameras, wheel map (wins over --site-dir)")
     ps.add_argument("--train", action="append", required=True, help="train id (repeatable)")
     ps.add_argument("--trains", type=int, default=2, help="demo map: trains T1..Tn (no --config)")
     ps.add_argument("--wheels-per-side", type=int, default=8, help="demo map: wheels per camera")
