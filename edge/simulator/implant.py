@@ -103,6 +103,22 @@ def implant_defects(
     return Implanted(out, truths, along, across, circ)
 
 
+def tread_columns(height: np.ndarray, drop_mm: float = 2.5) -> np.ndarray:
+    """Columns of the tread: mostly valid data and not far below the top of the profile
+    (the side/hub background lies lower); the longest such run of columns."""
+    valid = np.isfinite(height)
+    ok = valid.mean(axis=0) >= 0.5
+    if not ok.any():
+        return np.flatnonzero(ok)
+    med = np.full(height.shape[1], -np.inf)
+    med[ok] = np.nanmedian(height[:, ok], axis=0)
+    ok &= med >= np.percentile(med[ok], 95) - drop_mm
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.astype(np.int8), [0]))))
+    starts, stops = edges[::2], edges[1::2]
+    k = int(np.argmax(stops - starts))
+    return np.arange(starts[k], stops[k])
+
+
 def implant_random(
     arrays: Mapping[str, np.ndarray], traits: Mapping[str, str], calibration: Calibration,
     rng: np.random.Generator, *, kinds: tuple[DefectKind, ...] | None = None,
@@ -113,8 +129,7 @@ def implant_random(
     name = _range_name(arrays)
     rng_in = np.asarray(arrays[name])
     lines, width = rng_in.shape
-    valid = ~np.isnan(height_mm(rng_in, traits, calibration))
-    cols = np.flatnonzero(valid.mean(axis=0) >= 0.5)
+    cols = tread_columns(height_mm(rng_in, traits, calibration))
     if cols.size < 2:
         raise ValueError("no tread found: fewer than 2 columns with mostly valid range data")
     _, across, circ = scan_grid(lines, width, traits, calibration, diameter_mm=diameter_mm)

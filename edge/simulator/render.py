@@ -28,7 +28,7 @@ def fill_outside(height: np.ndarray, intensity: np.ndarray, tread: np.ndarray, c
         height[:, off] = np.nan
         intensity[:, off] = 0.0
         return
-    drop = float(rng.uniform(3.0, 12.0))
+    drop = float(rng.uniform(4.0, 12.0))
     n_off = int(off.sum())
     height[:, off] = -drop + 0.05 * rng.standard_normal((height.shape[0], n_off), dtype=np.float32)
     intensity[:, off] = float(rng.uniform(10, 40)) * (

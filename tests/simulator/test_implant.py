@@ -63,3 +63,17 @@ def test_implant_random_on_a_real_ranger_e55_sample() -> None:
     assert t.kind == "blister"
     valid_cols = np.flatnonzero((scan.arrays["Range"] > 0).mean(axis=0) >= 0.5)
     assert valid_cols[0] <= t.column <= valid_cols[-1]
+
+
+def test_implant_random_stays_on_the_tread_when_the_background_is_visible() -> None:
+    from edge.simulator import WheelSpec as Wheel
+
+    scan = simulate_scan(Wheel(tread_width_mm=60), ranger_e55(outside="background",
+                         lines_per_rev=500), np.random.default_rng(8))
+    c0, c1 = scan.truth["tread_columns"]
+    assert (scan.arrays["Range"][:, :c0] > 0).mean() > 0.9  # background has data
+    for seed in range(5):
+        out = implant_random(scan.arrays, scan.traits, scan.calibration,
+                             np.random.default_rng(seed), count=2, diameter_mm=280.0)
+        for t in out.truths:
+            assert c0 <= t.column <= c1
