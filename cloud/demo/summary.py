@@ -167,7 +167,7 @@ def _bad_lines(rep: DemoReport) -> list[str]:
     for r in rep.bad_scans():
         count[r.wheel_id] += 1
         worst.setdefault(r.wheel_id, r)
-    lines = [f"  wheels under {THRESHOLD:.0f}:  {len(worst)} wheels ({len(rep.bad_scans())} scans)"]
+    lines = [f"  wheels under {THRESHOLD:.0f}: {len(worst)} wheels ({len(rep.bad_scans())} scans)"]
     for w, r in worst.items():
         lines.append(f"    {w:<8} {r.camera} pos {r.position or '?':>2}  score {r.score:5.1f}  "
                      f"{r.defect} {_loc(r)}  ({count[w]} of its passes)")
