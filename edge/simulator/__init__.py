@@ -37,7 +37,13 @@ from edge.simulator.defects import (
     FlatSpot,
     apply_defect,
 )
-from edge.simulator.implant import Implanted, implant_defects, implant_random, scan_grid
+from edge.simulator.implant import (
+    Implanted,
+    implant_defects,
+    implant_random,
+    scan_grid,
+    tread_columns,
+)
 from edge.simulator.scan import ScanPaths, SimScan, scan_stem, simulate_scan, write_sim_scan
 from edge.simulator.site import PassFile, PassRecord, SiteSimulator
 from edge.simulator.wheel import ScanConditions, WheelSpec, random_conditions, random_wheel
@@ -62,5 +68,6 @@ __all__ = [
     "implant_defects", "implant_random", "random_camera", "random_conditions", "random_defect",
     "random_defects", "random_wheel",
     "ranger3", "ranger_e55", "scan_grid", "scan_stem", "simulate_scan", "trains_from_config",
+    "tread_columns",
     "wheel_for", "wheel_from_dict", "write_sim_scan",
 ]

@@ -23,6 +23,7 @@ TRIANGULATION_DEG = 25.0  # camera/laser angle: a wall of depth d hides d·tan(a
 def carve_chunking(
     h: np.ndarray, it: np.ndarray, w: Window, d: Chunking, rng: np.random.Generator
 ) -> None:
+    """Elliptic pit with steep walls, rough floor, wall shadow and brighter fresh material."""
     ph = rng.uniform(0, 2 * math.pi, 2)
 
     def radius(da: np.ndarray, dc: np.ndarray) -> np.ndarray:
@@ -53,6 +54,7 @@ def carve_crack(
     h: np.ndarray, it: np.ndarray, w: Window, d: Crack, rng: np.random.Generator,
     pitch_along: float, pitch_across: float,
 ) -> None:
+    """V-groove along a wavy line; area-sampled when narrower than a pixel footprint."""
     a = math.radians(d.angle_deg)
     t_al, t_ac = math.sin(a), math.cos(a)  # crack direction in (along, across)
     p = w.d_along * t_al + w.d_across * t_ac
@@ -75,6 +77,7 @@ def carve_crack(
 
 
 def carve_flat_spot(h: np.ndarray, it: np.ndarray, w: Window, d: FlatSpot) -> None:
+    """Chord cut: depth L²/(8R) in the middle, zero at the chord ends; polished."""
     cut = np.maximum(d.depth_mm - w.d_along**2 / (2.0 * d.radius_mm), 0.0)
     cut = np.broadcast_to(cut, (w.d_along.shape[0], w.d_across.shape[1]))
     h[w.ix] -= cut.astype(h.dtype)
@@ -82,6 +85,7 @@ def carve_flat_spot(h: np.ndarray, it: np.ndarray, w: Window, d: FlatSpot) -> No
 
 
 def carve_blister(h: np.ndarray, it: np.ndarray, w: Window, d: Blister) -> None:
+    """Smooth (1 − r²)² bulge, slightly elliptic and rotated."""
     u, v = _rotate(w.d_along, w.d_across, d.angle_deg)
     r2 = (u / d.radius_mm) ** 2 + (v / (d.radius_mm * d.aspect)) ** 2
     bump = np.clip(1.0 - r2, 0.0, 1.0) ** 2

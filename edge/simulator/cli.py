@@ -59,11 +59,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of ``wheel-sim``."""
-    ap = argparse.ArgumentParser(prog="wheel-sim", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+def _scan_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sc = sub.add_parser("scan", help="write scans of random wheels (+ .truth.json)")
     sc.add_argument("--camera", choices=MODELS, default="ranger_e55", help="camera generation")
     sc.add_argument("--defect", action="append", choices=DEFECT_KINDS, default=[],
@@ -80,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="defect kinds for bad wheels (repeatable; default: all four)")
     ds.add_argument("--out", type=Path, required=True, help="output folder")
     _common(ds)
+
+
+def _pass_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ps = sub.add_parser("pass", help="a ride pass: RFID line + a scan per wheel per camera")
     ps.add_argument("--site-dir", type=Path, help="site folder (Cam_01/ Cam_02/ rfid/ truth/)")
     ps.add_argument("--config", type=Path,
@@ -106,12 +105,25 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--width", type=int, help="columns (default: full camera width)")
     ps.add_argument("--start", type=_time, help="time of the first tag read (default: now)")
     ps.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def _config_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cf = sub.add_parser("config", help="print/write a site config TOML for the demo wheel map")
     cf.add_argument("--site-dir", type=Path, required=True, help="site folder")
     cf.add_argument("--site-id", default="demo", help="site id (default demo)")
     cf.add_argument("--trains", type=int, default=2, help="demo map: trains T1..Tn")
     cf.add_argument("--wheels-per-side", type=int, default=8, help="demo map: wheels per camera")
     cf.add_argument("--out", type=Path, help="write here instead of standard output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``wheel-sim``."""
+    ap = argparse.ArgumentParser(prog="wheel-sim", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    _scan_parsers(sub)
+    _pass_parser(sub)
+    _config_parser(sub)
     return ap
 
 

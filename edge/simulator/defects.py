@@ -69,6 +69,27 @@ def _span(idx: np.ndarray, default: int) -> tuple[int, int]:
     return (int(idx.min()), int(idx.max())) if idx.size else (default, default)
 
 
+def _check_grid(height_mm: np.ndarray, intensity: np.ndarray, along_mm: np.ndarray,
+                across_mm: np.ndarray) -> None:
+    if height_mm.shape != intensity.shape or height_mm.shape != (along_mm.size, across_mm.size):
+        raise ValueError(
+            f"grid mismatch: height {height_mm.shape}, intensity {intensity.shape}, "
+            f"along {along_mm.shape}, across {across_mm.shape}"
+        )
+    if not (np.issubdtype(height_mm.dtype, np.floating)
+            and np.issubdtype(intensity.dtype, np.floating)):
+        raise TypeError("height_mm and intensity must be float arrays (NaN marks missing)")
+
+
+def _visibility(before: np.ndarray, after: np.ndarray) -> tuple[float, int]:
+    """Largest height change shown and the number of points changed or lost."""
+    delta = np.abs(after - before)
+    finite = np.isfinite(delta)
+    observed = float(delta[finite].max()) if finite.any() else 0.0
+    gone = np.isnan(after) & ~np.isnan(before)
+    return observed, int((finite & (delta > 0.05)).sum() + gone.sum())
+
+
 def _carve(h: np.ndarray, it: np.ndarray, along_mm: np.ndarray, across_mm: np.ndarray,
            win: Window, defect: Defect, rng: np.random.Generator) -> None:
     if isinstance(defect, Chunking):
@@ -99,14 +120,7 @@ def apply_defect(
     ``circumference_mm`` the along axis wraps around (a defect at the seam of the scan
     shows at both ends). Intensity is not clipped here (clip to 0..255 when encoding).
     """
-    if height_mm.shape != intensity.shape or height_mm.shape != (along_mm.size, across_mm.size):
-        raise ValueError(
-            f"grid mismatch: height {height_mm.shape}, intensity {intensity.shape}, "
-            f"along {along_mm.shape}, across {across_mm.shape}"
-        )
-    if not (np.issubdtype(height_mm.dtype, np.floating)
-            and np.issubdtype(intensity.dtype, np.floating)):
-        raise TypeError("height_mm and intensity must be float arrays (NaN marks missing)")
+    _check_grid(height_mm, intensity, along_mm, across_mm)
     centre_across = defect.across_mm
     half_al, half_ac = _extent(defect, along_mm, across_mm)
     if isinstance(defect, FlatSpot):
@@ -119,12 +133,7 @@ def apply_defect(
     if win.rows.size and win.cols.size:
         before = height_mm[win.ix].copy()
         _carve(height_mm, intensity, along_mm, across_mm, win, defect, rng)
-        after = height_mm[win.ix]
-        delta = np.abs(after - before)
-        finite = np.isfinite(delta)
-        observed = float(delta[finite].max()) if finite.any() else 0.0
-        gone = np.isnan(after) & ~np.isnan(before)
-        affected = int((finite & (delta > 0.05)).sum() + gone.sum())
+        observed, affected = _visibility(before, height_mm[win.ix])
     line = nearest_index(along_mm, defect.along_mm, circumference_mm)
     line = nearest_index(along_mm, defect.along_mm, circumference_mm)
     column = nearest_index(across_mm, centre_across, None)
