@@ -131,9 +131,10 @@ class Deliverer:
                 provider_id = channel.send(recipient, message)
             except NotifierError as exc:
                 err, retry = str(exc), exc.retryable
+                asked = getattr(exc, "retry_after", None)
             except Exception as exc:  # an adapter bug must not lose the alert: log, fall back
                 log.exception("channel %s raised unexpectedly", name)
-                err, retry = f"{type(exc).__name__}: {exc}", False
+                err, retry, asked = f"{type(exc).__name__}: {exc}", False, None
             else:
                 self._recorder.record_attempt(base(ok=True, provider_id=provider_id))
                 return True, ""
@@ -142,5 +143,8 @@ class Deliverer:
                         message.alert_id, name, recipient.name, attempt, err)
             if not retry or attempt == self.cfg.max_attempts:
                 break
-            self._sleep(self.backoff(attempt))
+            delay = self.backoff(attempt)
+            if asked is not None:  # the provider's Retry-After, within our cap
+                delay = max(delay, min(float(asked), self.cfg.backoff_max_s))
+            self._sleep(delay)
         return False, err

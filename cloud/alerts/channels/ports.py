@@ -6,6 +6,25 @@ from typing import Protocol
 
 from cloud.alerts.model import Rendered
 from schemas.config.alerts import RecipientConfig
+from schemas.errors import NotifierError
+
+
+class ProviderError(NotifierError):
+    """A provider's refusal, with the delay it asked for (``Retry-After``) if any."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None
+                 ) -> None:
+        super().__init__(message, retryable=retryable)
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: object) -> float | None:
+    """Seconds from a ``Retry-After`` header value (delta-seconds form only)."""
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
 
 
 class Channel(Protocol):

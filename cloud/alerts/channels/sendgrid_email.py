@@ -11,7 +11,7 @@ import base64
 import logging
 from typing import Any
 
-from cloud.alerts.channels.ports import email_address
+from cloud.alerts.channels.ports import ProviderError, email_address, parse_retry_after
 from cloud.alerts.channels.twilio_sms import retryable_status
 from cloud.alerts.model import Rendered
 from schemas.config.alerts import RecipientConfig
@@ -83,9 +83,12 @@ class SendGridEmail:
             resp = self._client.send(mail)
         except HTTPError as exc:
             body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else exc.body
-            raise NotifierError(
+            headers: Any = getattr(exc, "headers", None) or {}
+            after = headers.get("Retry-After") if hasattr(headers, "get") else None
+            raise ProviderError(
                 f"sendgrid: HTTP {exc.status_code}: {str(body)[:300]}",
                 retryable=retryable_status(exc.status_code),
+                retry_after=parse_retry_after(after) if after is not None else None,
             ) from exc
         except OSError as exc:  # URLError, timeouts, refused connections
             raise NotifierError(f"sendgrid: network: {exc}", retryable=True) from exc

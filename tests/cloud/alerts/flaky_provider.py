@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Script:
     statuses: list[int]  # consumed in order; when empty, ``then`` answers
     then: int = 200
+    retry_after: str = "1"
     requests: list[tuple[str, bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -41,7 +42,8 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
             if status >= 400:
                 payload = json.dumps({"code": 20000 + status, "message": f"scripted {status}",
                                       "status": status}).encode()
-                self._reply(status, payload, {"Retry-After": "1"} if status == 429 else {})
+                extra = {"Retry-After": script.retry_after} if status == 429 else {}
+                self._reply(status, payload, extra)
             elif "/Messages.json" in self.path:
                 sid = f"SM{n:032x}"
                 self._reply(201, json.dumps({"sid": sid, "status": "queued",
@@ -62,9 +64,10 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def flaky_provider(statuses: list[int], then: int = 200) -> Iterator[tuple[str, Script]]:
+def flaky_provider(statuses: list[int], then: int = 200, retry_after: str = "1"
+                   ) -> Iterator[tuple[str, Script]]:
     """Serve on a free loopback port; yield (base URL, script)."""
-    script = Script(list(statuses), then)
+    script = Script(list(statuses), then, retry_after)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(script))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
