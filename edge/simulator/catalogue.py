@@ -38,10 +38,14 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
-def _draw(rng: np.random.Generator, bounds: tuple[float, float], size: SizeClass) -> float:
+def _bounds(bounds: tuple[float, float], size: SizeClass) -> tuple[float, float]:
     lo_u, hi_u = _SIZE_U[size]
     lo, hi = bounds
-    return float(lo + (hi - lo) * rng.uniform(lo_u, hi_u))
+    return lo + (hi - lo) * lo_u, lo + (hi - lo) * hi_u
+
+
+def _draw(rng: np.random.Generator, bounds: tuple[float, float], size: SizeClass) -> float:
+    return float(rng.uniform(*_bounds(bounds, size)))
 
 
 def _across(rng: np.random.Generator, wheel: WheelSpec, half: float) -> float:
@@ -60,7 +64,7 @@ def random_defect(
     along = float(rng.uniform(0, wheel.circumference_mm))
     if kind == "chunking":
         a = _draw(rng, r["semi_axis_mm"], size)
-        b = float(np.clip(a * rng.uniform(0.5, 1.6), *r["semi_axis_mm"]))
+        b = float(np.clip(a * rng.uniform(0.5, 1.6), *_bounds(r["semi_axis_mm"], size)))
         b = min(b, wheel.tread_width_mm / 2)
         return Chunking(along, _across(rng, wheel, 0.8 * b), a, b, _draw(rng, r["depth_mm"], size),
                         float(rng.uniform(-90, 90)), float(rng.uniform(0.03, 0.25)),

@@ -136,6 +136,9 @@ def test_catalogue_draws_cover_and_respect_the_ranges(kind: str) -> None:
     assert vals.min() < lo + 0.1 * (hi - lo) and vals.max() > hi - 0.1 * (hi - lo)
     svals = np.array([getattr(d, key) for d in small])
     assert svals.max() <= lo + 0.2 * (hi - lo) + 1e-9
+    if kind == "chunking":  # both semi-axes stay small
+        semis = [max(d.semi_along_mm, d.semi_across_mm) for d in small]  # type: ignore[union-attr]
+        assert max(semis) <= 2.0 + 0.2 * 23.0 + 1e-9
     for d in any_:
         assert 0 <= d.along_mm < wheel.circumference_mm
         assert 0 <= d.across_mm <= wheel.tread_width_mm
