@@ -116,7 +116,10 @@ class FilePipeline:
     def _fail(self, f: TrackedFile, where: str, reason: str, *, reject: bool) -> None:
         now = self._clock()
         if reject:
-            self._tracker.reject(f.file_id, reason)
+            if self._tracker.reject(f.file_id, reason):
+                rejected = self._tracker.get(f.file_id)
+                assert rejected is not None
+                self._wh.insert_rows("files", [self._file_row(rejected, None)], [f.file_id])
         else:
             self._tracker.release(f.file_id, self._cfg.owner, reason)
         with self._sessions.begin() as s:

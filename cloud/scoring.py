@@ -21,6 +21,8 @@ from schemas.errors import ContractError, ScoringError, WheelWatchError
 from schemas.wheel_csv import WheelData, read_wheel_csv
 
 DEFECTS = ("chunking", "crack", "flat_spot", "blister", "other", "none")
+MODEL_STATS = ("mean_height_mm", "min_height_mm", "max_defect_depth_mm", "max_bulge_mm",
+               "mean_intensity")
 
 
 def summary_stats(data: WheelData) -> dict[str, float]:
@@ -74,9 +76,9 @@ class ModelScorer:
     def load(cls, model_dir: Path) -> ModelScorer:
         """Load the exported model; ScoringError if it cannot be."""
         try:
-            from models.serving import Scorer as ServingScorer  # type: ignore[attr-defined]
+            from models.serving.scorer import Scorer as ServingScorer
         except ImportError as exc:
-            raise ScoringError(f"models.serving has no Scorer yet: {exc}") from exc
+            raise ScoringError(f"model runtime not installed: {exc}") from exc
         try:
             return cls(ServingScorer.load(model_dir))
         except WheelWatchError:
@@ -102,9 +104,10 @@ class ModelScorer:
         except Exception as exc:  # the model runtime's own errors
             raise ScoringError(f"{csv_path.name}: model failed: {exc}") from exc
         stats = summary_stats(data)
-        extra = _field(ws, "stats", "summary")
-        if isinstance(extra, Mapping):
-            stats.update({k: float(v) for k, v in extra.items() if isinstance(v, int | float)})
+        for name in MODEL_STATS:  # the model's own summary of the tread, when it gives one
+            v = _field(ws, name)
+            if isinstance(v, int | float) and np.isfinite(v):
+                stats[name] = float(v)
         defect = str(_field(ws, "defect", default="none"))
         return ScoreResult(
             score=float(np.clip(float(_field(ws, "score")), 0.0, 100.0)),

@@ -25,6 +25,9 @@ def make_engine(url: str, base_dir: Path | None = None) -> Engine:
             url = f"sqlite:///{path}"
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
+    db_file = url.removeprefix("sqlite:///")
+    if db_file and db_file != ":memory:" and url.startswith("sqlite:///"):
+        Path(db_file).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")

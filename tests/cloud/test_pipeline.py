@@ -86,6 +86,8 @@ def test_corrupted_chunk_goes_to_dead_letter_with_reason(
     topic, _, dattrs = rig.transport.published[0]
     assert topic == "Cam_01-data-dead-letter" and "sha256" in dattrs["dead_letter_reason"]
     assert count(rig, FileChunk) == len(msgs)  # evidence kept, nothing silently deleted
+    files = rig.warehouse_rows("files")
+    assert [(r["file_id"], r["state"]) for r in files] == [(f.file_id, "rejected")]
     feed(rig, msgs[:2], settled, prefix="late")  # more copies: acked, nothing changes
     assert rig.worker.tracker.get(f.file_id).state == "rejected"
     rig.worker.dispatcher.dispatch()

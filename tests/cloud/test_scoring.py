@@ -1,0 +1,85 @@
+"""The scorer adapter over a model directory made by ``wheel-model train`` (tiny data)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cloud.scoring import ModelScorer
+from schemas.errors import ScoringError
+
+
+@pytest.fixture(scope="module")
+def model_and_scans(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from edge.simulator.cli import main as sim
+    from models.cli import main as wheel_model
+
+    data = tmp_path_factory.mktemp("scans")
+    assert sim(["dataset", "--good", "8", "--bad", "3", "--camera", "ranger_e55", "--width",
+                "300", "--lines", "400", "--seed", "11", "--out", str(data), "-q"]) == 0
+    model = tmp_path_factory.mktemp("m") / "model"
+    assert wheel_model(["train", "--data", str(data), "--labels", str(data / "labels.csv"),
+                        "--out", str(model), "--seed", "1", "--implants", "1", "-q"]) == 0
+    return model, data
+
+
+def test_scores_per_wheel_csv_with_exported_model(model_and_scans: tuple[Path, Path],
+                                                  tmp_path: Path) -> None:
+    from edge.convert import convert_scan
+    from models.serving.scorer import Scorer
+    from schemas.calibration import Calibration, merge_traits
+    from schemas.wheel_csv import read_wheel_csv
+
+    model_dir, data = model_and_scans
+    scorer = ModelScorer.load(model_dir)
+    reference = Scorer.load(model_dir)
+    assert scorer.version == reference.version
+    dats = sorted(data.glob("*.dat"))[:3]
+    results = []
+    for dat in dats:
+        truth = (dat.parent / f"{dat.stem}.truth.json").read_text()
+        import json
+        cal = Calibration(**json.loads(truth)["calibration"])
+        res = convert_scan(dat, tmp_path / dat.stem, calibration=cal)
+        r = scorer.score(res.csv_path, res.meta_path)
+        wd = read_wheel_csv(res.csv_path, res.meta_path)
+        direct = reference.score(wd.arrays, merge_traits(wd.meta.traits), wd.meta.calibration)
+        assert r.score == pytest.approx(direct.score)  # same model, same preprocessing
+        assert r.defect == direct.defect and r.model_version == reference.version
+        assert set(r.location) == {"line", "column", "along_mm", "across_mm"}
+        assert r.stats["valid_fraction"] > 0 and "max_defect_depth_mm" in r.stats
+        results.append(r.score)
+    assert all(0 <= s <= 100 for s in results)
+
+
+def test_missing_model_dir_is_a_scoring_error(tmp_path: Path) -> None:
+    with pytest.raises(ScoringError):
+        ModelScorer.load(tmp_path / "nope")
+
+
+def test_pipeline_writes_the_model_verdict(model_and_scans: tuple[Path, Path],
+                                           tmp_path: Path) -> None:
+    import json
+
+    from edge.convert import convert_scan
+    from schemas.calibration import Calibration
+    from tests.cloud.support import delivery, make_file, make_rig
+
+    model_dir, data = model_and_scans
+    dat = sorted(data.glob("*.dat"))[0]
+    cal = Calibration(**json.loads((dat.parent / f"{dat.stem}.truth.json").read_text())
+                      ["calibration"])
+    res = convert_scan(dat, tmp_path / "csv", calibration=cal)
+    scorer = ModelScorer.load(model_dir)
+    rig = make_rig(tmp_path / "rig", scorer=scorer)  # type: ignore[arg-type]
+    f = make_file(res.csv_path.read_bytes(), json.loads(res.meta_path.read_text()),
+                  chunk_bytes=200_000)
+    h = rig.chunk_handler()
+    for i, (d, a) in enumerate(f.messages()):
+        h(delivery(d, a, str(i)))
+    rows = rig.warehouse_rows("wheel_scores")
+    assert len(rows) == 1 and rows[0]["model_version"] == scorer.version
+    expected = scorer.score(res.csv_path, res.meta_path)
+    assert rows[0]["score"] == pytest.approx(expected.score)
+    assert rows[0]["defect"] == expected.defect and rows[0]["loc_line"] is not None
