@@ -70,7 +70,8 @@ def _demo_data(cfg: object, days: int) -> None:
         n = generate_warehouse(con, spec, cfg.cloud.bq_dataset)
         generate_sql(con, sql_engine(cfg.cloud.sql_url, cfg.base_dir), spec,
                      cfg.cloud.bq_dataset)
-        write_images(con, spec.site, cfg.path(cfg.dashboard.images_dir), cfg.cloud.bq_dataset)
+        write_images(con, spec.site, cfg.path(cfg.dashboard.images_dir), cfg.cloud.bq_dataset,
+                     last_runs=30)
     finally:
         con.close()
     log.info("demo data: %d wheel scores over %d days", n, days)

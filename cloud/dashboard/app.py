@@ -114,6 +114,10 @@ def _add_security(app: FastAPI) -> None:
         return FileResponse(PLOTLY_JS, media_type="application/javascript",
                             headers={"Cache-Control": "public, max-age=86400"})
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:
         return {"ok": True}

@@ -57,6 +57,7 @@ def fleet_heatmap(hm: Heatmap, threshold: float) -> Figure:
         "layout": _layout(f"Train {hm.train_id}: score per wheel and run "
                           f"(threshold {threshold:g})",
                           height=max(260, 16 * len(hm.wheels) + 90),
+                          margin={"l": 95, "r": 20, "t": 36, "b": 40},
                           yaxis={"autorange": "reversed", "type": "category"}),
     }
 

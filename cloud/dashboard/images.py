@@ -21,3 +21,8 @@ class LocalScanImages:
         if not path.is_relative_to(self.root) or not path.is_file():
             return None
         return path.read_bytes()
+
+    def available(self, file_ids: list[str]) -> set[str]:
+        """The scans among ``file_ids`` that have a heatmap image stored."""
+        return {f for f in file_ids if "/" not in f and "\\" not in f
+                and (self.root / f / "heatmap.png").is_file()}

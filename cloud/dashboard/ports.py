@@ -252,3 +252,7 @@ class ScanImages(Protocol):
     def image(self, file_id: str, kind: ImageKind) -> bytes | None:
         """The PNG, or None if there is none for this scan."""
         ...
+
+    def available(self, file_ids: list[str]) -> set[str]:
+        """The scans among ``file_ids`` that have images."""
+        ...

@@ -108,6 +108,7 @@ def wheel_page(request: Request, wheel_id: str, page: int = 1, alert: str = "") 
     return _render(request, "wheel.html", {
         "w": tile, "figs": figs, "replacements": repl, "scans": scans, "total": total,
         "page": page, "pages": max(1, -(-total // per)), "kinds": IMAGE_KINDS,
+        "with_images": d.images.available([s.file_id for s in scans]),
         "labels": d.queries.labels(wheel_id, 20), "focus": focus,
         "alerts": d.queries.alerts(open_only=False, wheel_id=wheel_id, limit=20)})
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,34 +26,45 @@ from cloud.dashboard.ports import (
     WheelRun,
     WheelTile,
 )
+from cloud.dashboard.summary import DailySummary
 from cloud.dashboard.views import view_statements
 from schemas.errors import StoreError
 
-_TILE = "train_id, wheel_id, camera, side, position, score, defect, capture_time, run_id"
-_POS = ("(train_id, camera, position) = (SELECT (train_id, camera, position) FROM "
-        "{ds}.wheel_scores WHERE site_id = ? AND wheel_id = ? LIMIT 1)")
-_WINDOW = timedelta(days=30)  # heatmaps look at most this far back for their runs
+_TILE = ("train_id, wheel_id, camera, side, position, last_score, last_defect, last_capture, "
+         "last_run")
+_WINDOW = timedelta(days=7)  # heatmaps and per-camera "last file" look this far back
+_RANGE = """SELECT min(day), max(day), min(before) FROM (
+    SELECT day, sum(runs) OVER (ORDER BY day DESC) - runs AS before, runs FROM (
+      SELECT day, sum(runs) AS runs FROM {t} WHERE site_id = ? AND {where} GROUP BY day))
+  WHERE before < ? AND before + runs > ?"""
+
+
+def _midnight(d: date) -> datetime:
+    return datetime.combine(d, datetime.min.time(), tzinfo=UTC)
 
 
 class DuckDBTrends:
     """Fleet and wheel trends from the DuckDB warehouse of one site."""
 
     def __init__(self, path: Path, site: str, ds: str = "wheelwatch",
-                 lock_wait_s: float = 10.0) -> None:
+                 lock_wait_s: float = 10.0, refresh_every_s: float = 30.0) -> None:
         self.path = Path(path)
         self._site = site
         self._ds = ds
         self._wait = lock_wait_s
+        self.summary = DailySummary(ds, site, every_s=refresh_every_s)
+        self._t = self.summary.table
 
     def install_views(self) -> None:
-        """Create (or replace) the dashboard views in the warehouse."""
-        with self._connect() as c:
+        """Create (or replace) the dashboard views and build the daily summary table."""
+        with self._connect(refresh=False) as c:
             c.execute(f"CREATE SCHEMA IF NOT EXISTS {self._ds}")
             for stmt in view_statements(self._ds):
                 c.execute(stmt)
+            self.summary.refresh(c, force=True)
 
     @contextmanager
-    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _connect(self, refresh: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         deadline = time.monotonic() + self._wait
         while True:
             try:
@@ -65,6 +76,8 @@ class DuckDBTrends:
                 time.sleep(0.05)
         try:
             conn.execute("SET TimeZone = 'UTC'")
+            if refresh:
+                self.summary.refresh(conn)
             yield conn
         except duckdb.Error as exc:
             raise StoreError(f"warehouse query failed: {exc}", retryable=False) from exc
@@ -73,26 +86,25 @@ class DuckDBTrends:
 
     def _q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._connect() as c:
-            return c.execute(sql.replace("{ds}", self._ds), list(params)).fetchall()
-
-    def _last(self, c: duckdb.DuckDBPyConnection) -> datetime | None:
-        row = c.execute(f"SELECT max(capture_time) FROM {self._ds}.wheel_scores "
-                        "WHERE site_id = ?", [self._site]).fetchone()
-        return row[0] if row else None
+            return c.execute(sql.replace("{ds}", self._ds).replace("{t}", self._t),
+                             list(params)).fetchall()
 
     def fleet(self) -> list[WheelTile]:
         """The current wheel on every position with its latest score."""
-        rows = self._q(f"SELECT {_TILE} FROM {{ds}}.dash_position_latest WHERE site_id = ? "
-                       "ORDER BY train_id, side, position LIMIT 5000", [self._site])
+        rows = self._q(f"""SELECT {_TILE} FROM {{t}} WHERE site_id = ?
+            QUALIFY row_number() OVER (PARTITION BY train_id, camera, position
+                                       ORDER BY last_capture DESC) = 1
+            ORDER BY train_id, side, position LIMIT 5000""", [self._site])
         return [WheelTile(*r) for r in rows]
 
     def heatmaps(self, runs: int) -> list[Heatmap]:
         """Per train: scores on its positions over its latest ``runs`` runs."""
         with self._connect() as c:
-            last = self._last(c)
-            if last is None:
+            row = c.execute(f"SELECT max(last_capture) FROM {self._t} WHERE site_id = ?",
+                            [self._site]).fetchone()
+            if not row or row[0] is None:
                 return []
-            since = last - _WINDOW
+            since = row[0] - _WINDOW
             rows = c.execute(
                 f"""WITH r AS (
                      SELECT train_id, run_id, min(capture_time) AS t
@@ -110,81 +122,102 @@ class DuckDBTrends:
 
     def under_threshold_by_day(self, threshold: float, days: int) -> list[DayCount]:
         """Per day: wheels whose lowest score that day was under ``threshold``."""
-        with self._connect() as c:
-            last = self._last(c)
-            if last is None:
-                return []
-            rows = c.execute(
-                f"""SELECT CAST(capture_time AS DATE) AS day,
-                          count(DISTINCT CASE WHEN score < ? THEN wheel_id END),
-                          count(DISTINCT wheel_id)
-                   FROM {self._ds}.wheel_scores WHERE site_id = ? AND capture_time >= ?
-                   GROUP BY day ORDER BY day""",
-                [threshold, self._site, last - timedelta(days=days)]).fetchall()
+        rows = self._q(
+            """SELECT day, count(DISTINCT CASE WHEN score_min < ? THEN wheel_id END),
+                      count(DISTINCT wheel_id)
+               FROM {t} WHERE site_id = ? AND day >= (
+                 SELECT max(day) FROM {t} WHERE site_id = ?) - CAST(? AS INTEGER)
+               GROUP BY day ORDER BY day""", [threshold, self._site, self._site, days])
         return [DayCount(r[0], int(r[1]), int(r[2])) for r in rows]
 
     def wheel(self, wheel_id: str) -> WheelTile | None:
         """The wheel's latest scan, or None."""
-        rows = self._q(f"SELECT {_TILE} FROM {{ds}}.wheel_scores WHERE site_id = ? AND "
-                       "wheel_id = ? ORDER BY capture_time DESC LIMIT 1",
-                       [self._site, wheel_id])
+        rows = self._q(f"SELECT {_TILE} FROM {{t}} WHERE site_id = ? AND wheel_id = ? "
+                       "ORDER BY last_capture DESC LIMIT 1", [self._site, wheel_id])
         return WheelTile(*rows[0]) if rows else None
+
+    def _day_range(self, c: duckdb.DuckDBPyConnection, where: str, params: list[Any],
+                   offset: int, limit: int) -> tuple[date, date, int] | None:
+        """Days holding rows ``offset .. offset+limit`` (newest first) and rows before."""
+        row = c.execute(_RANGE.format(t=self._t, where=where),
+                        [self._site, *params, offset + limit, offset]
+                        ).fetchone()
+        if not row or row[0] is None:
+            return None
+        return row[0], row[1], int(row[2] or 0)
+
+    def _position(self, c: duckdb.DuckDBPyConnection, wheel_id: str) -> list[Any] | None:
+        row = c.execute(f"SELECT train_id, camera, position FROM {self._t} WHERE site_id = ? "
+                        "AND wheel_id = ? LIMIT 1", [self._site, wheel_id]).fetchone()
+        return list(row) if row else None
 
     def wheel_runs(self, wheel_id: str, limit: int) -> list[WheelRun]:
         """The latest ``limit`` scans on the wheel's position, oldest first."""
-        rows = self._q(
-            f"""SELECT run_id, file_id, capture_time, score, defect, wheel_id, height_mean,
-                       height_p05, height_p95, intensity_mean
-                FROM {{ds}}.wheel_scores WHERE site_id = ? AND {_POS}
-                ORDER BY capture_time DESC LIMIT ?""",
-            [self._site, self._site, wheel_id, limit])
+        pos_where = "train_id = ? AND camera = ? AND position = ?"
+        with self._connect() as c:
+            pos = self._position(c, wheel_id)
+            rng = self._day_range(c, pos_where, pos, 0, limit) if pos else None
+            if pos is None or rng is None:
+                return []
+            rows = c.execute(
+                f"""SELECT run_id, file_id, capture_time, score, defect, wheel_id, height_mean,
+                           height_p05, height_p95, intensity_mean
+                    FROM {self._ds}.wheel_scores WHERE site_id = ? AND {pos_where}
+                    AND capture_time >= ? ORDER BY capture_time DESC LIMIT ?""",
+                [self._site, *pos, _midnight(rng[0]), limit]).fetchall()
         return [WheelRun(*r) for r in reversed(rows)]
 
     def wheel_days(self, wheel_id: str, days: int) -> list[WheelDay]:
         """Daily aggregates on the wheel's position, oldest first."""
         with self._connect() as c:
-            last = self._last(c)
-            if last is None:
+            pos = self._position(c, wheel_id)
+            if pos is None:
                 return []
-            since: date = (last - timedelta(days=days)).date()
             rows = c.execute(
                 f"""SELECT day, sum(runs), min(score_min), sum(score_mean * runs) / sum(runs),
                           avg(height_mean), min(height_p05_min), max(depth_below_mean_max),
                           avg(intensity_mean)
-                   FROM {self._ds}.dash_wheel_daily
-                   WHERE site_id = ? AND {_POS.replace("{ds}", self._ds)} AND day >= ?
+                   FROM {self._t} WHERE site_id = ? AND train_id = ? AND camera = ?
+                   AND position = ? AND day >= (SELECT max(day) FROM {self._t}
+                                                WHERE site_id = ?) - CAST(? AS INTEGER)
                    GROUP BY day ORDER BY day""",
-                [self._site, self._site, wheel_id, since]).fetchall()
+                [self._site, *pos, self._site, days]).fetchall()
         return [WheelDay(*r) for r in rows]
 
     def scans(self, wheel_id: str, offset: int, limit: int) -> tuple[list[Scan], int]:
         """A page of the wheel's scans (newest first) and the wheel's number of scans."""
         with self._connect() as c:
-            total = c.execute(f"SELECT count(*) FROM {self._ds}.wheel_scores WHERE "
-                              "site_id = ? AND wheel_id = ?", [self._site, wheel_id]).fetchone()
-            rows = c.execute(
+            total = c.execute(f"SELECT sum(runs) FROM {self._t} WHERE site_id = ? AND "
+                              "wheel_id = ?", [self._site, wheel_id]).fetchone()
+            rng = self._day_range(c, "wheel_id = ?", [wheel_id], offset, limit)
+            rows = [] if rng is None else c.execute(
                 f"""SELECT file_id, run_id, camera, capture_time, scored_at, score,
                            model_version, defect, loc_line, loc_column, loc_along_mm,
                            loc_across_mm
                     FROM {self._ds}.wheel_scores WHERE site_id = ? AND wheel_id = ?
+                    AND capture_time >= ? AND capture_time < ?
                     ORDER BY capture_time DESC LIMIT ? OFFSET ?""",
-                [self._site, wheel_id, limit, offset]).fetchall()
+                [self._site, wheel_id, _midnight(rng[0]),
+                 _midnight(rng[1]) + timedelta(days=1), limit, offset - rng[2]]).fetchall()
         scans = []
         for r in rows:
             loc = {k: round(float(v), 1) for k, v in zip(
                 ("line", "column", "along_mm", "across_mm"), r[8:12], strict=True)
                 if v is not None}
             scans.append(Scan(r[0], r[1], r[2], r[3], r[4], float(r[5]), r[6], r[7], loc))
-        return scans, int(total[0]) if total else 0
+        return scans, int(total[0] or 0) if total else 0
 
     def camera_last(self) -> list[CameraLast]:
-        """Last file per camera."""
-        rows = self._q("SELECT camera, last_capture, last_received FROM "
-                       "{ds}.dash_camera_last WHERE site_id = ? ORDER BY camera", [self._site])
+        """Last file per camera (searched in the latest week of files)."""
+        rows = self._q(
+            """SELECT camera, max(capture_time), max(last_chunk_at) FROM {ds}.files
+               WHERE site_id = ? AND capture_time >= (
+                 SELECT max(capture_time) FROM {ds}.files WHERE site_id = ?) - INTERVAL 7 DAY
+               GROUP BY camera ORDER BY camera""", [self._site, self._site])
         return [CameraLast(*r) for r in rows]
 
     def files_per_run(self, run_ids: list[str]) -> dict[str, tuple[int, int]]:
-        """(received, written) files of each run."""
+        """(received, written) files of each run (runs of the latest week)."""
         if not run_ids:
             return {}
         rows = self._q(

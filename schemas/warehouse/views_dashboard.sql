@@ -15,9 +15,11 @@ WHERE TRUE
 QUALIFY ROW_NUMBER() OVER (
   PARTITION BY site_id, train_id, camera, position ORDER BY capture_time DESC) = 1;
 
--- One row per wheel and day: trend of score, tread height and intensity.
+-- One row per wheel and day: trend of score, tread height and intensity, and the wheel's
+-- last scan of the day. The DuckDB dashboard keeps this as a table (dash_wheel_day),
+-- refreshed incrementally; on BigQuery make it a scheduled query or materialized view.
 CREATE OR REPLACE VIEW {ds}.dash_wheel_daily AS
-SELECT site_id, train_id, camera, position, wheel_id,
+SELECT site_id, train_id, camera, side, position, wheel_id,
        CAST(capture_time AS DATE) AS day,
        COUNT(*) AS runs,
        MIN(score) AS score_min,
@@ -25,9 +27,13 @@ SELECT site_id, train_id, camera, position, wheel_id,
        AVG(height_mean) AS height_mean,
        MIN(height_p05) AS height_p05_min,
        MAX(height_mean - height_p05) AS depth_below_mean_max,
-       AVG(intensity_mean) AS intensity_mean
+       AVG(intensity_mean) AS intensity_mean,
+       MAX(capture_time) AS last_capture,
+       MAX_BY(score, capture_time) AS last_score,
+       MAX_BY(defect, capture_time) AS last_defect,
+       MAX_BY(run_id, capture_time) AS last_run
 FROM {ds}.wheel_scores
-GROUP BY site_id, train_id, camera, position, wheel_id, CAST(capture_time AS DATE);
+GROUP BY site_id, train_id, camera, side, position, wheel_id, CAST(capture_time AS DATE);
 
 -- One row per site and day: wheels scanned and wheels whose lowest score was under 70.
 CREATE OR REPLACE VIEW {ds}.dash_fleet_daily AS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,20 +46,29 @@ def hashes() -> dict[str, str]:
     return {name: hash_password(pw) for name, pw in PASSWORDS.items()}
 
 
-@pytest.fixture()
-def site(tmp_path: Path) -> Iterator[Site]:
-    """A fresh generated site per test (12 days, 2 trains x 12 wheels)."""
-    wh = tmp_path / "warehouse.duckdb"
-    sql_url = f"sqlite:///{tmp_path / 'wheelwatch.sqlite'}"
-    con = duckdb.connect(str(wh))
-    engine = create_engine(sql_url)
+@pytest.fixture(scope="session")
+def site_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated site, made once per session (tests work on copies)."""
+    root = tmp_path_factory.mktemp("dash-site")
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    engine = create_engine(f"sqlite:///{root / 'wheelwatch.sqlite'}")
     generate_warehouse(con, SPEC)
     generate_sql(con, engine, SPEC)
-    write_images(con, SPEC.site, tmp_path / "images", last_runs=2)
+    write_images(con, SPEC.site, root / "images", last_runs=2)
     con.close()
-    trends = DuckDBTrends(wh, SPEC.site)
-    trends.install_views()
-    yield Site(tmp_path, wh, sql_url, tmp_path / "images",
+    engine.dispose()
+    DuckDBTrends(root / "warehouse.duckdb", SPEC.site).install_views()
+    return root
+
+
+@pytest.fixture()
+def site(tmp_path: Path, site_template: Path) -> Iterator[Site]:
+    """A fresh copy of the generated site (12 days, 2 trains x 12 wheels) per test."""
+    root = tmp_path / "site"
+    shutil.copytree(site_template, root)
+    engine = create_engine(f"sqlite:///{root / 'wheelwatch.sqlite'}")
+    trends = DuckDBTrends(root / "warehouse.duckdb", SPEC.site)
+    yield Site(root, root / "warehouse.duckdb", str(engine.url), root / "images",
                DashboardStore(trends, SqlOps(engine, SPEC.site)))
     engine.dispose()
 

@@ -58,8 +58,11 @@ def test_wheel_page_trends_scans_images_alerts(client: TestClient, site: Site) -
     assert {"score-days", "heights", "intensity"} <= set(figs)
     scans, total = site.store.scans(wheel, 0, 12)
     assert f"{total} in all" in r.text
+    with_images = [s for s in scans if (site.images / s.file_id / "heatmap.png").exists()]
+    assert 0 < len(with_images) < len(scans)
     for s in scans:
-        assert f'src="/scans/{s.file_id}/heatmap.png"' in r.text
+        assert (f'src="/scans/{s.file_id}/heatmap.png"' in r.text) == (s in with_images)
+    assert r.text.count("No images stored for this scan.") == len(scans) - len(with_images)
     img = client.get(f"/scans/{scans[0].file_id}/range.png")
     assert img.status_code == 200 and img.content.startswith(b"\x89PNG")
     older = client.get(f"/wheels/{wheel}?page=2")
