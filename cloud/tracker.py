@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloud.outbox import heard
+from cloud.outbox import heard, utc
 from cloud.sql.engine import insert_ignore
 from cloud.sql.models import DeadLetter, FileChunk, TrackedFile
 from schemas.errors import ContractError, StoreError
@@ -70,7 +70,7 @@ class Tracker:
             new = insert_ignore(s, FileChunk.__table__, {  # type: ignore[arg-type]
                 "file_id": a.file_id, "chunk_index": a.chunk_index, "size": len(data),
                 "data": data, "received_at": now}, ["file_id", "chunk_index"])
-            if new:
+            if new and utc(f.last_chunk_at) < now:
                 f.last_chunk_at = now
             have = s.scalar(select(func.count()).select_from(FileChunk)
                             .where(FileChunk.file_id == a.file_id)) or 0

@@ -1,0 +1,202 @@
+"""Benchmark: cloud subscriber throughput and last-chunk-received → score-written latency.
+
+Case ``embedded``: N per-wheel files (simulated Ranger E55 scans converted by the edge,
+bundled and chunked by ``edge.bundle``) are published to the local queue, then one worker
+(``cloud.worker.Worker``, flow control 8 messages) drains the backlog through SQLite,
+the local blob folder and DuckDB. Sustained wheels/s = N / (worker start → last file
+written); latency per file = ``written_at - last_chunk_at`` from the sub tracker.
+Case ``paced``: the same worker while files arrive at a fixed rate below capacity (the
+latency a wheel sees in normal operation, no backlog).
+
+Scorer: the exported model (``WHEELWATCH_MODEL_DIR`` or ``models/default``); without one,
+the adapter's own work only (contract CSV reader + summary stats), said in the note.
+Baseline: the same per-wheel work done in one plain loop (verify sha256, inflate,
+untar, write the CSV, score) with no queue, SQL, blob store or warehouse: ratio =
+pipeline wheels/s / baseline wheels/s (the share of the floor the pipeline reaches).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+N_FILES = int(os.environ.get("WHEELWATCH_BENCH_CLOUD_FILES", "16"))
+LINES, WIDTH = 1000, 1536
+CHUNK = 2_000_000
+
+
+class _ReaderScorer:
+    """Stand-in when no model directory exists: the adapter's CSV read + statistics."""
+
+    version = "reader-only"
+
+    def score(self, csv_path: Path, meta_path: Path) -> Any:
+        from cloud.ports import ScoreResult
+        from cloud.scoring import summary_stats
+        from schemas.wheel_csv import read_wheel_csv
+        data = read_wheel_csv(csv_path, meta_path)
+        stats = summary_stats(data)
+        return ScoreResult(100.0 * stats["valid_fraction"], "none", {}, self.version, stats)
+
+
+def _scorer() -> tuple[Any, str]:
+    from cloud.scoring import ModelScorer
+    for d in (os.environ.get("WHEELWATCH_MODEL_DIR"), "models/default"):
+        if d and (Path(d) / "metadata.json").exists():
+            return ModelScorer.load(Path(d)), f"model {d}"
+    return _ReaderScorer(), "no model dir: CSV read + stats only"
+
+
+def _sample(tmp: Path) -> tuple[Path, dict[str, Any]]:
+    from edge.convert import convert_scan
+    from edge.simulator.camera import random_camera
+    from edge.simulator.scan import simulate_scan, write_sim_scan
+    from edge.simulator.wheel import random_wheel
+    from schemas.wheel_csv import WheelContext
+    rng = np.random.default_rng(3)
+    wheel = random_wheel(rng)
+    cam = random_camera("ranger_e55", rng, tread_width_mm=wheel.tread_width_mm, width=WIDTH,
+                        lines_per_rev=LINES)
+    scan = simulate_scan(wheel, cam, rng)
+    paths = write_sim_scan(scan, tmp / "scan", "Cam_01", datetime(2026, 11, 27, tzinfo=UTC))
+    res = convert_scan(paths.dat, tmp / "csv", context=WheelContext(site="bench"),
+                       calibration=scan.calibration)
+    return res.csv_path, json.loads(res.meta_path.read_text())
+
+
+def _files(tmp: Path, n: int) -> list[tuple[str, Any, list[tuple[bytes, dict[str, str]]]]]:
+    from edge.bundle import ChunkContext, chunk_messages, make_bundle
+    csv_path, meta = _sample(tmp)
+    out = []
+    for i in range(n):
+        fid = hashlib.sha256(f"bench{i}".encode()).hexdigest()[:32]
+        cap = datetime(2026, 11, 27, tzinfo=UTC) + timedelta(seconds=i)
+        m = dict(meta, file_id=fid, site="bench", camera="Cam_01", wheel_id=f"W{i:03d}",
+                 run_id="r1", train_id="T1", capture_time=cap.isoformat())
+        mp = tmp / f"m{i}.json"
+        mp.write_text(json.dumps(m))
+        bundle = make_bundle(csv_path, mp, tmp / f"b{i}.tar.zst")
+        ctx = ChunkContext("bench", "Cam_01", fid, f"W{i:03d}", "T1", "r1", cap)
+        msgs = [(o.data, o.attributes) for o in chunk_messages(bundle, ctx, CHUNK)]
+        out.append((fid, bundle, msgs))
+    return out
+
+
+def _worker(root: Path, scorer: Any) -> tuple[Any, Any]:
+    from sqlalchemy.orm import sessionmaker
+
+    from cloud.blob.local import LocalBlobStore
+    from cloud.domain_events import NullAlertSink
+    from cloud.monitor import MonitorSettings
+    from cloud.pipeline import PipelineSettings
+    from cloud.ports import FlowControl
+    from cloud.sql.engine import make_engine
+    from cloud.sql.migrate import upgrade
+    from cloud.transport.local import LocalTransport
+    from cloud.warehouse.duckdb import DuckDbWarehouse
+    from cloud.worker import Topology, Worker, WorkerParts
+    from schemas.localqueue import LocalQueue
+
+    q = LocalQueue(root / "q.sqlite")
+    q.create_topic("cam")
+    q.create_topic("cam-dead-letter")
+    q.create_subscription("cam-sub", "cam", ack_deadline_s=60,
+                          dead_letter_topic="cam-dead-letter")
+    engine = make_engine(f"sqlite:///{root / 'db.sqlite'}")
+    upgrade(engine)
+    wh = DuckDbWarehouse(root / "wh.duckdb")
+    wh.ensure_schema()
+    parts = WorkerParts(
+        sessions=sessionmaker(engine, expire_on_commit=False), transport=LocalTransport(q),
+        blobs=LocalBlobStore(root / "blobs"), warehouse=wh, scorer=scorer,
+        sink=NullAlertSink(), clock=lambda: datetime.now(UTC),
+        pipeline_settings=PipelineSettings(owner="bench", work_dir=root / "work"),
+        monitor_settings=MonitorSettings(), flow=FlowControl(max_messages=8),
+        monitor_interval_s=5.0)
+    return Worker(parts, Topology([("cam-sub", "cam", "Cam_01")])), q
+
+
+def _latencies(worker: Any, fids: list[str]) -> list[float]:
+    from cloud.outbox import utc
+    out = []
+    for fid in fids:
+        f = worker.tracker.get(fid)
+        if f is not None and f.written_at is not None:
+            out.append((utc(f.written_at) - utc(f.last_chunk_at)).total_seconds())
+    return sorted(out)
+
+
+def _run_case(tmp: Path, files: list[Any], scorer: Any, rate: float | None) -> dict[str, Any]:
+    root = Path(tempfile.mkdtemp(dir=tmp))
+    worker, q = _worker(root, scorer)
+    fids = [f[0] for f in files]
+    if rate is None:
+        for _, _, msgs in files:
+            q.publish_batch("cam", msgs)
+    done = lambda: all((f := worker.tracker.get(x)) is not None and f.state == "written"  # noqa: E731
+                       for x in fids)
+    t = threading.Thread(target=worker.run, kwargs={"until": done}, daemon=True)
+    t0 = time.perf_counter()
+    t.start()
+    if rate is not None:
+        for _, _, msgs in files:
+            for d, a in msgs:
+                q.publish("cam", d, a)
+            time.sleep(1.0 / rate)
+    t.join(timeout=1800)
+    secs = time.perf_counter() - t0
+    return {"secs": secs, "lat": _latencies(worker, fids), "n": len(fids)}
+
+
+def _baseline(tmp: Path, files: list[Any], scorer: Any) -> float:
+    from cloud.reassembly import unpack
+    from schemas.messages import ChunkAttributes
+    t0 = time.perf_counter()
+    for fid, _, msgs in files:
+        payload = b"".join(d for d, _ in msgs)
+        b = unpack(payload, ChunkAttributes.from_attributes(msgs[0][1]), 10**10)
+        (tmp / f"{fid}.csv").write_bytes(b.csv)
+        (tmp / f"{fid}.meta.json").write_bytes(b.meta_json)
+        scorer.score(tmp / f"{fid}.csv", tmp / f"{fid}.meta.json")
+    return time.perf_counter() - t0
+
+
+def run() -> list[dict[str, Any]]:
+    """Benchmark rows (see module doc)."""
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        scorer, note = _scorer()
+        files = _files(tmp, N_FILES)
+        try:
+            _baseline(tmp, files[:1], scorer)
+        except Exception as exc:  # a model that cannot score this scan: measure the rest
+            scorer, note = _ReaderScorer(), f"model failed ({str(exc)[:60]}): reader only"
+        mb = sum(f[1].payload_bytes for f in files) / 1e6 / len(files)
+        base = _baseline(tmp, files, scorer)
+        base_rate = len(files) / base
+        drain = _run_case(tmp, files, scorer, None)
+        rate = len(files) / drain["secs"]
+        paced_rate = max(0.2, 0.5 * rate)
+        paced = _run_case(tmp, files[: max(4, N_FILES // 2)], scorer, paced_rate)
+    case = f"embedded {LINES}x{WIDTH} E55, {mb:.1f} MB bundles"
+    rows = [{"case": case + " backlog", "metric": "wheels/s sustained", "value": rate,
+             "unit": "1/s", "baseline": base_rate, "ratio": rate / base_rate,
+             "note": f"{N_FILES} files, 1 worker; {note}; baseline = plain loop"}]
+    for name, res in (("backlog", drain), (f"paced {paced_rate:.2f}/s", paced)):
+        lat = res["lat"]
+        rows += [{"case": f"{case} {name}", "metric": "last chunk->written p50",
+                  "value": statistics.median(lat), "unit": "s"},
+                 {"case": f"{case} {name}", "metric": "last chunk->written p95",
+                  "value": lat[min(len(lat) - 1, int(0.95 * len(lat)))], "unit": "s",
+                  "note": f"{len(lat)} of {res['n']} files"}]
+    return rows
