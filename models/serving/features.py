@@ -113,7 +113,7 @@ def extract(res: Residual, along_mm: float, across_mm: float,
     vals: list[float] = [det["flat"].z, det["flat"].mm]
     evidence = np.zeros(f.shape, dtype=np.float32)
     for s in SCALES_MM:
-        g = ndimage.gaussian_filter(f, (s / along_mm, s / across_mm), mode="wrap")
+        g = ndimage.gaussian_filter(f, (s / along_mm, s / across_mm), mode="wrap", truncate=3.0)
         dep, bul, sd = _extremes(g, valid)
         det[f"dep{s:g}"], det[f"bulge{s:g}"] = dep, bul
         vals += [dep.z, dep.mm, bul.z, bul.mm]
@@ -127,6 +127,10 @@ def extract(res: Residual, along_mm: float, across_mm: float,
     cdep, _, _ = _extremes(line, valid)
     det["crack"] = cdep
     vals += [cdep.z, cdep.mm]
+    lline = _line_filter(res.low, along_mm, across_mm)
+    ldep, _, _ = _extremes(lline, valid)
+    det["crack_low"] = ldep
+    vals += [ldep.z, ldep.mm]
     fdep, fbul, _ = _extremes(f, valid)
     vals += [fdep.mm / res.sigma, fbul.mm / res.sigma]
     vals += [float(np.log(res.sigma)), missing_frac, res.runout_mm]
@@ -138,7 +142,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "dep1_z", "dep1_mm", "bulge1_z", "bulge1_mm",
     "dep2.5_z", "dep2.5_mm", "bulge2.5_z", "bulge2.5_mm", "dep_area", "bulge_area",
     "dep6_z", "dep6_mm", "bulge6_z", "bulge6_mm",
-    "crack_z", "crack_mm",
+    "crack_z", "crack_mm", "crack_low_z", "crack_low_mm",
     "fine_dep_z", "fine_bulge_z",
     "log_noise", "missing_frac", "runout_mm",
 )

@@ -39,6 +39,7 @@ class WheelGrid:
     params: GridParams
     lines_per_rev: int
     mean_intensity: float
+    low: np.ndarray  # (rows, cols) float32: lowest point of each cell (mm)
 
     @property
     def valid(self) -> np.ndarray:
@@ -51,25 +52,18 @@ def _bin_index(pos: np.ndarray, step: float) -> tuple[np.ndarray, int]:
     return idx, int(idx.max()) + 1
 
 
-def _reduce(values: np.ndarray, ok: np.ndarray, idx: np.ndarray, n: int,
-            axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sum and count of valid values per bin along ``axis`` (idx sorted ascending)."""
-    starts = np.searchsorted(idx, np.arange(n))
+def _reduce_sum(values: np.ndarray, idx: np.ndarray, n: int, axis: int,
+                op: np.ufunc = np.add) -> np.ndarray:
+    """Sum (or ``op``) per bin (missing bins: nearest source), invalid values neutral."""
+    starts = np.minimum(np.searchsorted(idx, np.arange(n)), idx.size - 1)
+    s = op.reduceat(values, starts, axis=axis)
     present = np.zeros(n, dtype=bool)
-    present[np.unique(idx)] = True
-    starts = np.minimum(starts, idx.size - 1)
-    s = np.add.reduceat(np.where(ok, values, 0), starts, axis=axis)
-    c = np.add.reduceat(ok.astype(np.float32), starts, axis=axis)
-    miss = ~present
-    if miss.any():  # bins with no source line/column: take the nearest one
-        near = np.clip(np.searchsorted(idx, np.arange(n)), 0, idx.size - 1)
-        src_v = np.take(np.where(ok, values, 0), near, axis=axis)
-        src_c = np.take(ok.astype(np.float32), near, axis=axis)
+    present[idx] = True
+    if not present.all():
         sl = [slice(None)] * values.ndim
-        sl[axis] = miss  # type: ignore[call-overload]
-        s[tuple(sl)] = src_v[tuple(sl)]
-        c[tuple(sl)] = src_c[tuple(sl)]
-    return s, c
+        sl[axis] = ~present  # type: ignore[call-overload]
+        s[tuple(sl)] = np.take(values, starts, axis=axis)[tuple(sl)]
+    return s
 
 
 def _tread_columns(raw: RawHeights, p: GridParams) -> np.ndarray:
@@ -121,14 +115,19 @@ def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
     along = np.arange(h.shape[0], dtype=np.float64) * raw.mm_per_line
     ridx, nr = _bin_index(along, p.along_mm)
     cidx, nc = _bin_index(x.astype(np.float64), p.across_mm)
-    s, c = _reduce(h, ok, cidx, nc, axis=1)
-    s, _ = _reduce(s, c > 0, ridx, nr, axis=0)
-    cnt, _ = _reduce(c, c > 0, ridx, nr, axis=0)
+    s = _reduce_sum(np.where(ok, h, np.float32(0)), cidx, nc, axis=1)
+    c = _reduce_sum(ok.astype(np.float32), cidx, nc, axis=1)
+    s = _reduce_sum(s, ridx, nr, axis=0)
+    cnt = _reduce_sum(c, ridx, nr, axis=0)
     with np.errstate(all="ignore"):
         height = np.where(cnt > 0, s / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
+    # the lowest point of each cell keeps the full depth of cracks narrower than a cell
+    low = _reduce_sum(np.where(ok, h, np.float32(np.inf)), cidx, nc, axis=1, op=np.minimum)
+    low = _reduce_sum(low, ridx, nr, axis=0, op=np.minimum)
+    low = np.where(np.isfinite(low), low, np.nan).astype(np.float32)
     if inten is not None:
-        si, _ = _reduce(inten, ok, cidx, nc, axis=1)
-        si, _ = _reduce(si, c > 0, ridx, nr, axis=0)
+        si = _reduce_sum(np.where(ok, inten, 0), cidx, nc, axis=1)
+        si = _reduce_sum(si, ridx, nr, axis=0)
         with np.errstate(all="ignore"):
             ig = np.where(cnt > 0, si / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
         mean_i = float(np.nanmean(ig)) if np.isfinite(ig).any() else 0.0
@@ -138,4 +137,4 @@ def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
         ig, mean_i = np.full_like(height, np.nan), 0.0
     line_of_row = np.searchsorted(ridx, np.arange(nr)).clip(0, h.shape[0] - 1)
     col_of_col = cols[np.searchsorted(cidx, np.arange(nc)).clip(0, cols.size - 1)]
-    return WheelGrid(height, ig, line_of_row, col_of_col, p, raw.lines_per_rev, mean_i)
+    return WheelGrid(height, ig, line_of_row, col_of_col, p, raw.lines_per_rev, mean_i, low)

@@ -36,6 +36,7 @@ class Residual:
     sigma: float  # robust fine-scale noise (mm)
     runout_mm: float  # peak-to-peak of the fitted runout
     profile: np.ndarray  # (cols,) tread profile (mm)
+    low: np.ndarray  # lowest point per cell minus nominal and its typical offset, 0 = missing
 
 
 def _fill_nan_1d(v: np.ndarray) -> np.ndarray:
@@ -87,16 +88,24 @@ def _background(r: np.ndarray, p: ResidualParams, along_mm: float) -> np.ndarray
     win = max(3, int(p.window_mm / (p.block_rows * along_mm)) | 1)
     smooth = ndimage.median_filter(coarse, size=(win, 1), mode="wrap")
     smooth = ndimage.uniform_filter(smooth, size=(3, 3), mode="nearest")
-    rows, cols = r.shape
-    ri = (np.arange(rows) + 0.5) / p.block_rows - 0.5
-    ci = (np.arange(cols) + 0.5) / p.block_cols - 0.5
-    out = np.empty((smooth.shape[0], cols))
-    for i in range(smooth.shape[0]):
-        out[i] = np.interp(ci, np.arange(smooth.shape[1]), smooth[i])
-    full = np.empty((rows, cols))
-    for j in range(cols):
-        full[:, j] = np.interp(ri, np.arange(out.shape[0]), out[:, j], period=out.shape[0])
-    return full
+    return _upsample(smooth, r.shape, p.block_rows, p.block_cols)
+
+
+def _upsample(c: np.ndarray, shape: tuple[int, int], br: int, bc: int) -> np.ndarray:
+    """Bilinear upsampling of block values (periodic along rows, clamped across)."""
+    nr, nc = c.shape
+    ri = (np.arange(shape[0]) + 0.5) / br - 0.5
+    i0 = np.floor(ri).astype(int)
+    fr = (ri - i0)[:, None]
+    i0 %= nr
+    i1 = (i0 + 1) % nr
+    ci = np.clip((np.arange(shape[1]) + 0.5) / bc - 0.5, 0, nc - 1)
+    j0 = np.floor(ci).astype(int)
+    fc = (ci - j0)[None, :]
+    j1 = np.minimum(j0 + 1, nc - 1)
+    top = c[i0][:, j0] * (1 - fc) + c[i0][:, j1] * fc
+    bot = c[i1][:, j0] * (1 - fc) + c[i1][:, j1] * fc
+    return np.asarray(top * (1 - fr) + bot * fr)
 
 
 def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
@@ -113,10 +122,18 @@ def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
         level = _fill_nan_1d(np.nanmedian(r1, axis=1))
     runout = robust_harmonics(level, p.harmonics)
     r2 = r1 - runout[:, None]
-    r = (r2 - _background(r2, p, grid.params.along_mm)).astype(np.float32)
+    bg = _background(r2, p, grid.params.along_mm)
+    r = (r2 - bg).astype(np.float32)
+    low = (grid.low - profile[None, :] - runout[:, None] - bg).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        # per column: the lowest of k noisy points sits below the mean, more on slopes
+        off = np.nanmedian(low[:: max(1, low.shape[0] // 128)], axis=0)
+        low -= np.where(np.isfinite(off), off, 0).astype(np.float32)[None, :]
     filled = np.where(np.isfinite(r), r, 0.0).astype(np.float32)
     fine = filled - ndimage.uniform_filter(filled, size=3, mode="wrap")
     ok = np.isfinite(r)
     sigma = 1.4826 * float(np.median(np.abs(fine[ok]))) / 0.943 if ok.any() else 1.0
+    low_filled = np.where(np.isfinite(low), low, 0.0).astype(np.float32)
     return Residual(r, filled, max(sigma, 1e-3), float(np.ptp(runout)),
-                    profile.astype(np.float32))
+                    profile.astype(np.float32), low_filled)

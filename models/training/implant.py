@@ -51,9 +51,13 @@ def _chunk(g: WheelGrid, rng: np.random.Generator) -> dict[str, Any]:
     p = da * np.cos(rot) + dx * np.sin(rot)
     q = -da * np.sin(rot) + dx * np.cos(rot)
     rr = np.sqrt((p / sa) ** 2 + (q / sb) ** 2)
-    g.height -= depth * np.clip((1 - rr) * rng.uniform(3, 10), 0, 1)
+    delta = depth * np.clip((1 - rr) * rng.uniform(3, 10), 0, 1)
+    g.height -= delta
+    g.low -= delta
     inside = rr < 1
-    g.height[inside & (rng.random(g.height.shape) < rng.uniform(0, 0.3))] = np.nan
+    holes = inside & (rng.random(g.height.shape) < rng.uniform(0, 0.3))
+    g.height[holes] = np.nan
+    g.low[holes] = np.nan
     g.intensity[inside] *= rng.uniform(1.1, 1.6)
     return {"kind": "chunking", "size_mm": max(sa, sb), "depth_mm": depth}
 
@@ -68,8 +72,12 @@ def _crack(g: WheelGrid, rng: np.random.Generator) -> dict[str, Any]:
     q = np.abs(-da * np.sin(rot) + dx * np.cos(rot))
     cell = abs(np.cos(rot)) * g.params.along_mm + abs(np.sin(rot)) * g.params.across_mm
     foot = max(width, cell)
-    prof = np.clip(1 - q / (foot / 2), 0, 1) * min(1.0, width / foot) * (np.abs(p) < length / 2)
+    inside = np.abs(p) < length / 2
+    prof = np.clip(1 - q / (foot / 2), 0, 1) * min(1.0, width / foot) * inside
     g.height -= depth * prof
+    # the lowest point of a cell the crack crosses sees (most of) its depth
+    hit = (q < (cell + width) / 2) & inside
+    g.low -= depth * rng.uniform(0.4, 1.0) * hit
     g.intensity *= 1 - rng.uniform(0.1, 0.5) * (prof > 0.2)
     return {"kind": "crack", "size_mm": length, "depth_mm": depth, "width_mm": width}
 
@@ -82,6 +90,7 @@ def _flat(g: WheelGrid, rng: np.random.Generator) -> dict[str, Any]:
     da = _wrap(along - ca, circ)
     dep = np.clip((length**2 / 4 - da**2) / (2 * radius), 0, None)
     g.height -= dep[:, None]
+    g.low -= dep[:, None]
     g.intensity[dep > 0] *= rng.uniform(1.0, 1.15)
     return {"kind": "flat_spot", "size_mm": length, "depth_mm": length**2 / (8 * radius)}
 
@@ -92,7 +101,9 @@ def _blister(g: WheelGrid, rng: np.random.Generator) -> dict[str, Any]:
     ca, cx = _centre(rng, along, across, 3)
     da, dx = _wrap(along[:, None] - ca, circ), across[None, :] - cx
     rr = np.sqrt(da**2 + dx**2) / rad
-    g.height += high * np.cos(np.clip(rr, 0, 1) * np.pi / 2) ** 2
+    bump = high * np.cos(np.clip(rr, 0, 1) * np.pi / 2) ** 2
+    g.height += bump
+    g.low += bump
     return {"kind": "blister", "size_mm": rad, "depth_mm": -high}
 
 
@@ -104,16 +115,21 @@ def benign(g: WheelGrid, rng: np.random.Generator) -> None:
     along, across, _ = _coords(g)
     if rng.random() < 0.5:
         xs, w = rng.uniform(0, across[-1]), rng.uniform(0.3, 1.5)
-        g.height += rng.uniform(0.02, 0.14) * np.exp(-0.5 * ((across - xs) / w) ** 2)[None, :]
+        seam = rng.uniform(0.02, 0.14) * np.exp(-0.5 * ((across - xs) / w) ** 2)[None, :]
+        g.height += seam
+        g.low += seam
     if rng.random() < 0.5:
         a0, w = rng.uniform(0, along[-1]), rng.uniform(0.3, 1.5)
-        g.height += rng.uniform(0.02, 0.14) * np.exp(-0.5 * ((along - a0) / w) ** 2)[:, None]
+        seam = rng.uniform(0.02, 0.14) * np.exp(-0.5 * ((along - a0) / w) ** 2)[:, None]
+        g.height += seam
+        g.low += seam
     frac = rng.uniform(0, 0.02)
     drop = rng.random(g.height.shape) < frac / 2
     for _ in range(int(frac / 2 * g.height.size / 6)):
         i, j = rng.integers(0, g.height.shape[0]), rng.integers(0, g.height.shape[1])
         drop[i, j : j + int(rng.integers(2, 12))] = True
     g.height[drop] = np.nan
+    g.low[drop] = np.nan
     band = (across > rng.uniform(0, across[-1])) & (across < rng.uniform(0, across[-1]) + 10)
     g.intensity[:, band] *= rng.uniform(0.7, 1.3)
 
@@ -124,6 +140,7 @@ def implant(grid: WheelGrid, rng: np.random.Generator, kinds: tuple[str, ...] = 
     g = copy.copy(grid)
     g.height = grid.height.copy()
     g.intensity = grid.intensity.copy()
+    g.low = grid.low.copy()
     if rng.random() < benign_prob:
         benign(g, rng)
     truth = [_MAKERS[k](g, rng) for k in kinds]
