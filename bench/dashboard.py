@@ -58,7 +58,9 @@ def ensure_data() -> tuple[Path, int, float]:
     write_images(con, SPEC.site, DATA / "images", last_runs=12)
     con.close()
     engine.dispose()
-    DuckDBTrends(DATA / "warehouse.duckdb", SPEC.site).install_views()
+    trends = DuckDBTrends(DATA / "warehouse.duckdb", SPEC.site)
+    trends.install_views()
+    trends.close_if_idle()
     took = time.perf_counter() - t0
     marker.write_text(f"{rows} {took:.1f}")
     return DATA, rows, took

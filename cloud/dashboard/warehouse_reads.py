@@ -1,13 +1,16 @@
 """Trend reads of the dashboard from the DuckDB warehouse (tables of
 ``schemas/warehouse/tables.json`` plus the views of ``views_dashboard.sql``).
 
-DuckDB lets one process hold a database file at a time, so (like the warehouse adapter
-of the cloud worker) every call opens the file, runs its bounded, parameterised
-queries and closes it, retrying while a worker holds the lock.
+DuckDB lets one process hold a database file at a time, so the reader opens the file on
+demand (retrying while a worker holds it), shares that connection between the queries
+of concurrent requests (a cursor each) and closes it after ``idle_close_s`` without
+queries, so a worker can write between page views. Queries are bounded and
+parameterised.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -47,13 +50,19 @@ class DuckDBTrends:
     """Fleet and wheel trends from the DuckDB warehouse of one site."""
 
     def __init__(self, path: Path, site: str, ds: str = "wheelwatch",
-                 lock_wait_s: float = 10.0, refresh_every_s: float = 30.0) -> None:
+                 lock_wait_s: float = 10.0, refresh_every_s: float = 30.0,
+                 idle_close_s: float = 0.5) -> None:
         self.path = Path(path)
         self._site = site
         self._ds = ds
         self._wait = lock_wait_s
         self.summary = DailySummary(ds, site, every_s=refresh_every_s)
         self._t = self.summary.table
+        self._idle_s = idle_close_s
+        self._mu = threading.Lock()
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._users = 0
+        self._timer: threading.Timer | None = None
 
     def install_views(self) -> None:
         """Create (or replace) the dashboard views and build the daily summary table."""
@@ -65,24 +74,53 @@ class DuckDBTrends:
 
     @contextmanager
     def _connect(self, refresh: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the shared connection (opened on demand, closed when idle)."""
+        cur = self._acquire().cursor()
+        try:
+            cur.execute("SET TimeZone = 'UTC'")
+            if refresh:
+                self.summary.refresh(cur)
+            yield cur
+        except duckdb.Error as exc:
+            raise StoreError(f"warehouse query failed: {exc}", retryable=False) from exc
+        finally:
+            cur.close()
+            self._release()
+
+    def _acquire(self) -> duckdb.DuckDBPyConnection:
+        with self._mu:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._conn is None:
+                self._conn = self._open()
+            self._users += 1
+            return self._conn
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self._wait
         while True:
             try:
-                conn = duckdb.connect(str(self.path))
-                break
+                return duckdb.connect(str(self.path))
             except duckdb.IOException as exc:
                 if time.monotonic() > deadline:
                     raise StoreError(f"warehouse {self.path} stays locked: {exc}") from exc
                 time.sleep(0.05)
-        try:
-            conn.execute("SET TimeZone = 'UTC'")
-            if refresh:
-                self.summary.refresh(conn)
-            yield conn
-        except duckdb.Error as exc:
-            raise StoreError(f"warehouse query failed: {exc}", retryable=False) from exc
-        finally:
-            conn.close()
+
+    def _release(self) -> None:
+        with self._mu:
+            self._users -= 1
+            if self._users == 0:
+                self._timer = threading.Timer(self._idle_s, self.close_if_idle)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def close_if_idle(self) -> None:
+        """Close the file (so a worker may write) once no query is running."""
+        with self._mu:
+            if self._users == 0 and self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def _q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._connect() as c:

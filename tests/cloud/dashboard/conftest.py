@@ -57,7 +57,9 @@ def site_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_images(con, SPEC.site, root / "images", last_runs=2)
     con.close()
     engine.dispose()
-    DuckDBTrends(root / "warehouse.duckdb", SPEC.site).install_views()
+    trends = DuckDBTrends(root / "warehouse.duckdb", SPEC.site)
+    trends.install_views()
+    trends.close_if_idle()
     return root
 
 
@@ -70,6 +72,7 @@ def site(tmp_path: Path, site_template: Path) -> Iterator[Site]:
     trends = DuckDBTrends(root / "warehouse.duckdb", SPEC.site)
     yield Site(root, root / "warehouse.duckdb", str(engine.url), root / "images",
                DashboardStore(trends, SqlOps(engine, SPEC.site)))
+    trends.close_if_idle()
     engine.dispose()
 
 

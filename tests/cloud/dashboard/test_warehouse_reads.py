@@ -73,3 +73,19 @@ def test_late_scan_is_picked_up_by_the_refresh(site: Site) -> None:
         assert trends.summary.refresh(c, force=True)
     now = next(t for t in site.store.fleet() if t.wheel_id == tile.wheel_id)
     assert now.score == pytest.approx(tile.score - 50)
+
+
+def test_file_is_released_when_idle_so_a_worker_can_write(site: Site) -> None:
+    import subprocess
+    import sys
+    import time
+
+    trends = site.store.trends
+    assert trends.fleet()
+    time.sleep(1.0)  # idle_close_s = 0.5
+    writer = subprocess.run(
+        [sys.executable, "-c", "import duckdb,sys; c = duckdb.connect(sys.argv[1]); "
+         "c.execute('CREATE TABLE wheelwatch.worker_was_here (x INT)'); c.close()",
+         str(site.warehouse)], capture_output=True, text=True, timeout=60)
+    assert writer.returncode == 0, writer.stderr
+    assert trends.fleet()  # and the dashboard opens it again afterwards
