@@ -1,0 +1,1 @@
+"""Blind check of the wheel classifier on an independently written generator."""
