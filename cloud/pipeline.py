@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud import domain_events as de
@@ -27,7 +27,7 @@ from cloud.outbox import add_event, utc
 from cloud.ports import BlobStore, Scorer, ScoreResult, Warehouse
 from cloud.reassembly import Bundle, unpack
 from cloud.sql import repository as repo
-from cloud.sql.models import Score, TrackedFile
+from cloud.sql.models import Run, Score, TrackedFile
 from cloud.tracker import LeaseLost, Tracker
 from schemas.errors import ContractError, WheelWatchError
 from schemas.messages import ChunkAttributes
@@ -182,9 +182,12 @@ class FilePipeline:
             pos = self._position(s, f)
             row = repo.get_score(s, f.file_id, r.model_version)
             scored_at = utc(row.scored_at) if row is not None else now
+            run_count = s.scalar(select(Run.run_count).where(Run.site_id == f.site_id,
+                                                             Run.run_id == f.run_id))
         csv_key, _ = _keys(f)
-        self._wh.insert_rows("wheel_scores", [self._score_row(f, r, pos, scored_at, csv_key)],
-                             [f"{f.file_id}:{r.model_version}"])
+        srow = self._score_row(f, r, pos, scored_at, csv_key)
+        srow["run_count"] = run_count
+        self._wh.insert_rows("wheel_scores", [srow], [f"{f.file_id}:{r.model_version}"])
         self._wh.insert_rows("files", [self._file_row(fresh, now)], [f.file_id])
         with self._sessions.begin() as s:
             s.execute(update(TrackedFile).where(TrackedFile.file_id == f.file_id)
