@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine
 from cloud.dashboard.app import DashboardDeps
 from cloud.dashboard.auth import SessionSigner, UserStore
 from cloud.dashboard.images import LocalScanImages
+from cloud.dashboard.render import RenderedScanImages
 from cloud.dashboard.sql_ops import SqlOps
 from cloud.dashboard.store import DashboardStore
 from cloud.dashboard.warehouse_reads import DuckDBTrends
@@ -27,6 +28,18 @@ def sql_engine(url: str, base_dir: Path) -> Engine:
     if url.startswith("sqlite"):
         return create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
     return create_engine(url, pool_pre_ping=True)
+
+
+def _images(cfg: SiteConfig, trends: DuckDBTrends) -> RenderedScanImages:
+    """Cached images, rendered from the blob store's CSVs and the worker's model."""
+    from cloud.blob import object_key
+    from cloud.bootstrap import REPO_ROOT, build_blobs
+
+    model_dir = cfg.path(cfg.cloud.model_dir) if cfg.cloud.model_dir else (
+        REPO_ROOT / "models" / "default")
+    return RenderedScanImages(LocalScanImages(cfg.path(cfg.dashboard.images_dir)), trends,
+                              build_blobs(cfg), cfg.site_id,
+                              model_dir if model_dir.exists() else None, object_key)
 
 
 def build_deps(cfg: SiteConfig, environ: Mapping[str, str] | None = None) -> DashboardDeps:
@@ -50,7 +63,6 @@ def build_deps(cfg: SiteConfig, environ: Mapping[str, str] | None = None) -> Das
     trends.install_views()
     store = DashboardStore(trends, SqlOps(sql_engine(cfg.cloud.sql_url, cfg.base_dir),
                                           cfg.site_id))
-    return DashboardDeps(queries=store, actions=store,
-                         images=LocalScanImages(cfg.path(dcfg.images_dir)), users=users,
+    return DashboardDeps(queries=store, actions=store, images=_images(cfg, trends), users=users,
                          signer=SessionSigner(secret, dcfg.session_max_age_s), cfg=dcfg,
                          site=cfg.site_id, threshold=cfg.alerts.threshold)

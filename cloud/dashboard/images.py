@@ -26,3 +26,13 @@ class LocalScanImages:
         """The scans among ``file_ids`` that have a heatmap image stored."""
         return {f for f in file_ids if "/" not in f and "\\" not in f
                 and (self.root / f / "heatmap.png").is_file()}
+
+    def store(self, file_id: str, kind: ImageKind, png: bytes) -> None:
+        """Cache a rendered image (written atomically)."""
+        folder = (self.root / file_id).resolve()
+        if not folder.is_relative_to(self.root) or kind not in IMAGE_KINDS:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{kind}.png.tmp"
+        tmp.write_bytes(png)
+        tmp.replace(folder / f"{kind}.png")

@@ -254,6 +254,15 @@ class DuckDBTrends:
                GROUP BY camera ORDER BY camera""", [self._site, self._site])
         return [CameraLast(*r) for r in rows]
 
+    def scan_keys(self, file_ids: list[str]) -> dict[str, tuple[str, datetime, str]]:
+        """(camera, capture time, wheel id) of scans that have a stored CSV."""
+        if not file_ids:
+            return {}
+        rows = self._q("SELECT file_id, camera, capture_time, wheel_id FROM {ds}.wheel_scores "
+                       "WHERE site_id = ? AND list_contains(?, file_id) AND csv_uri IS NOT NULL",
+                       [self._site, file_ids])
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
     def files_per_run(self, run_ids: list[str]) -> dict[str, tuple[int, int]]:
         """(received, written) files of each run (runs of the latest week)."""
         if not run_ids:
