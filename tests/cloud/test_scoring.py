@@ -83,3 +83,50 @@ def test_pipeline_writes_the_model_verdict(model_and_scans: tuple[Path, Path],
     expected = scorer.score(res.csv_path, res.meta_path)
     assert rows[0]["score"] == pytest.approx(expected.score)
     assert rows[0]["defect"] == expected.defect and rows[0]["loc_line"] is not None
+
+
+def test_wheel_cloud_run_end_to_end(model_and_scans: tuple[Path, Path], tmp_path: Path) -> None:
+    """The production entry point: ``wheel-cloud run`` with the exported model and the
+    alerting service wired by bootstrap, stopped by SIGTERM."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from cloud import bootstrap as b
+    from cloud.cli import main as cli
+    from edge.convert import convert_scan
+    from schemas.calibration import Calibration
+    from schemas.config import load_config
+    from tests.cloud.e2e import write_config
+    from tests.cloud.support import make_file, wait_for
+
+    model_dir, data = model_and_scans
+    path = write_config(tmp_path, "embedded")
+    path.write_text(path.read_text().replace("[cloud]\n", f'[cloud]\nmodel_dir = "{model_dir}"\n'))
+    assert cli(["provision", "--config", str(path)]) == 0
+    cfg = load_config(path)
+    dat = sorted(data.glob("*.dat"))[0]
+    cal = Calibration(**json.loads((dat.parent / f"{dat.stem}.truth.json").read_text())
+                      ["calibration"])
+    res = convert_scan(dat, tmp_path / "csv", calibration=cal)
+    f = make_file(res.csv_path.read_bytes(), json.loads(res.meta_path.read_text()),
+                  chunk_bytes=100_000)
+    transport = b.build_transport(cfg)
+    for d, a in f.messages():
+        transport.publish(cfg.cameras[0].topic, d, a)
+    transport.close()
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-m", "cloud.cli", "run", "--config", str(path)],
+                            cwd=repo, env=dict(os.environ, PYTHONPATH=str(repo)))
+    try:
+        _, sessions = b.build_db(cfg)
+        tracker = b.tracker(sessions, b.utc_now)
+        assert wait_for(lambda: (t := tracker.get(f.file_id)) is not None
+                        and t.state == "written", timeout=120)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    rows = b.build_warehouse(cfg).query("SELECT model_version FROM {ds}.wheel_scores")
+    assert [r["model_version"] for r in rows] == [ModelScorer.load(model_dir).version]
