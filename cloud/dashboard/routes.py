@@ -74,7 +74,7 @@ def fleet_page(request: Request) -> Response:
     tiles = d.queries.fleet()
     trains: dict[str, dict[str, list[Any]]] = {}
     for t in tiles:
-        trains.setdefault(t.train_id, {}).setdefault(t.side, []).append(t)
+        trains.setdefault(t.train_id, {}).setdefault(t.side or "-", []).append(t)
     figs = {f"heatmap-{h.train_id}": charts.fleet_heatmap(h, d.threshold)
             for h in d.queries.heatmaps(d.cfg.heatmap_runs)}
     figs["under"] = charts.under_threshold(

@@ -35,6 +35,7 @@ from schemas.errors import StoreError
 
 _TILE = ("train_id, wheel_id, camera, side, position, last_score, last_defect, last_capture, "
          "last_run")
+_POS_KEY = "coalesce(CAST(position AS VARCHAR), 'wheel:' || wheel_id)"  # no position: by wheel
 _WINDOW = timedelta(days=7)  # heatmaps and per-camera "last file" look this far back
 _RANGE = """SELECT min(day), max(day), min(before) FROM (
     SELECT day, sum(runs) OVER (ORDER BY day DESC) - runs AS before, runs FROM (
@@ -130,9 +131,9 @@ class DuckDBTrends:
     def fleet(self) -> list[WheelTile]:
         """The current wheel on every position with its latest score."""
         rows = self._q(f"""SELECT {_TILE} FROM {{t}} WHERE site_id = ?
-            QUALIFY row_number() OVER (PARTITION BY train_id, camera, position
+            QUALIFY row_number() OVER (PARTITION BY train_id, camera, {_POS_KEY}
                                        ORDER BY last_capture DESC) = 1
-            ORDER BY train_id, side, position LIMIT 5000""", [self._site])
+            ORDER BY train_id, side, position, wheel_id LIMIT 5000""", [self._site])
         return [WheelTile(*r) for r in rows]
 
     def heatmaps(self, runs: int) -> list[Heatmap]:
@@ -184,25 +185,30 @@ class DuckDBTrends:
             return None
         return row[0], row[1], int(row[2] or 0)
 
-    def _position(self, c: duckdb.DuckDBPyConnection, wheel_id: str) -> list[Any] | None:
+    def _position(self, c: duckdb.DuckDBPyConnection, wheel_id: str
+                  ) -> tuple[str, list[Any]] | None:
+        """WHERE clause + params selecting the wheel's position (or the wheel alone)."""
         row = c.execute(f"SELECT train_id, camera, position FROM {self._t} WHERE site_id = ? "
                         "AND wheel_id = ? LIMIT 1", [self._site, wheel_id]).fetchone()
-        return list(row) if row else None
+        if not row:
+            return None
+        if row[2] is None:
+            return "wheel_id = ?", [wheel_id]
+        return "train_id = ? AND camera = ? AND position = ?", list(row)
 
     def wheel_runs(self, wheel_id: str, limit: int) -> list[WheelRun]:
         """The latest ``limit`` scans on the wheel's position, oldest first."""
-        pos_where = "train_id = ? AND camera = ? AND position = ?"
         with self._connect() as c:
             pos = self._position(c, wheel_id)
-            rng = self._day_range(c, pos_where, pos, 0, limit) if pos else None
+            rng = self._day_range(c, pos[0], pos[1], 0, limit) if pos else None
             if pos is None or rng is None:
                 return []
             rows = c.execute(
                 f"""SELECT run_id, file_id, capture_time, score, defect, wheel_id, height_mean,
                            height_p05, height_p95, intensity_mean
-                    FROM {self._ds}.wheel_scores WHERE site_id = ? AND {pos_where}
+                    FROM {self._ds}.wheel_scores WHERE site_id = ? AND {pos[0]}
                     AND capture_time >= ? ORDER BY capture_time DESC LIMIT ?""",
-                [self._site, *pos, _midnight(rng[0]), limit]).fetchall()
+                [self._site, *pos[1], _midnight(rng[0]), limit]).fetchall()
         return [WheelRun(*r) for r in reversed(rows)]
 
     def wheel_days(self, wheel_id: str, days: int) -> list[WheelDay]:
@@ -215,11 +221,11 @@ class DuckDBTrends:
                 f"""SELECT day, sum(runs), min(score_min), sum(score_mean * runs) / sum(runs),
                           avg(height_mean), min(height_p05_min), max(depth_below_mean_max),
                           avg(intensity_mean)
-                   FROM {self._t} WHERE site_id = ? AND train_id = ? AND camera = ?
-                   AND position = ? AND day >= (SELECT max(day) FROM {self._t}
-                                                WHERE site_id = ?) - CAST(? AS INTEGER)
+                   FROM {self._t} WHERE site_id = ? AND {pos[0]}
+                   AND day >= (SELECT max(day) FROM {self._t}
+                               WHERE site_id = ?) - CAST(? AS INTEGER)
                    GROUP BY day ORDER BY day""",
-                [self._site, *pos, self._site, days]).fetchall()
+                [self._site, *pos[1], self._site, days]).fetchall()
         return [WheelDay(*r) for r in rows]
 
     def scans(self, wheel_id: str, offset: int, limit: int) -> tuple[list[Scan], int]:
@@ -276,6 +282,11 @@ class DuckDBTrends:
         return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
 
 
+def _key(r: tuple[Any, ...]) -> tuple[str, int, str]:
+    """Heatmap row of a (train, camera, side, position, run, time, score, wheel) row."""
+    return (r[2] or "", -1 if r[3] is None else int(r[3]), r[7] if r[3] is None else "")
+
+
 def _pivot(rows: list[tuple[Any, ...]]) -> list[Heatmap]:
     """(train, camera, side, position, run, time, score, wheel) rows -> per-train grids."""
     trains: dict[str, list[tuple[Any, ...]]] = {}
@@ -284,16 +295,16 @@ def _pivot(rows: list[tuple[Any, ...]]) -> list[Heatmap]:
     out = []
     for train_id, trs in sorted(trains.items()):
         run_times: dict[str, datetime] = {}
-        current: dict[tuple[str, int], str] = {}
+        current: dict[tuple[str, int, str], str] = {}
         for r in trs:
             run_times.setdefault(r[4], r[5])
-            current[(r[2], r[3])] = r[7]  # rows are in time order: the last one wins
+            current[_key(r)] = r[7]  # rows are in time order: the last one wins
         keys = sorted(current)
         ki = {k: i for i, k in enumerate(keys)}
         ri = {run: i for i, run in enumerate(run_times)}
         z: list[list[float | None]] = [[None] * len(ri) for _ in keys]
         for r in trs:
-            z[ki[(r[2], r[3])]][ri[r[4]]] = round(float(r[6]), 1)
+            z[ki[_key(r)]][ri[r[4]]] = round(float(r[6]), 1)
         out.append(Heatmap(train_id, [current[k] for k in keys], list(run_times),
                            list(run_times.values()), z))
     return out

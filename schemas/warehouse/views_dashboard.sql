@@ -4,7 +4,8 @@
 -- The site rule (score below 70 = bad wheel) is the default of the alerts config; the
 -- dashboard queries with the configured threshold, these views serve Looker Studio as is.
 -- A wheel's position is (site_id, train_id, camera, position); a replaced wheel gets a
--- new wheel_id on the same position.
+-- new wheel_id on the same position. Scans without a position (no manifest or wheel map)
+-- count as their own position.
 
 -- Latest scan on every wheel position: the fleet's current state.
 CREATE OR REPLACE VIEW {ds}.dash_position_latest AS
@@ -13,7 +14,9 @@ SELECT site_id, train_id, camera, side, position, wheel_id, score, defect, run_i
 FROM {ds}.wheel_scores
 WHERE TRUE
 QUALIFY ROW_NUMBER() OVER (
-  PARTITION BY site_id, train_id, camera, position ORDER BY capture_time DESC) = 1;
+  PARTITION BY site_id, train_id, camera,
+               COALESCE(CAST(position AS STRING), CONCAT('wheel:', wheel_id))
+  ORDER BY capture_time DESC) = 1;
 
 -- One row per wheel and day: trend of score, tread height and intensity, and the wheel's
 -- last scan of the day. The DuckDB dashboard keeps this as a table (dash_wheel_day),
