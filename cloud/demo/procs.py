@@ -39,6 +39,16 @@ def tail(path: Path, lines: int = 15) -> str:
     return "\n".join("    " + x for x in text.splitlines()[-lines:])
 
 
+def warnings_in(path: Path, lines: int = 5) -> list[str]:
+    """The last WARNING/ERROR lines of a log file (why work did not go through)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [x for x in text.splitlines() if " WARNING " in x or " ERROR " in x
+            or x.startswith(("WARNING", "ERROR"))][-lines:]
+
+
 def run_once(name: str, argv: Sequence[str], log: Path, env: Mapping[str, str],
              timeout_s: float = 600.0) -> None:
     """Run a program to the end, output to ``log``; DemoError if it fails."""

@@ -12,8 +12,15 @@ from pathlib import Path
 
 from cloud.demo.plan import DemoPlan
 from cloud.demo.probe import Progress, progress
-from cloud.demo.procs import Child, DemoError, child_env, program, run_once
-from cloud.demo.site import Backends, build_site, is_demo_dir, reset_site
+from cloud.demo.procs import Child, DemoError, child_env, program, run_once, warnings_in
+from cloud.demo.site import (
+    SECRET_FILE,
+    Backends,
+    build_site,
+    is_demo_dir,
+    read_dashboard_login,
+    reset_site,
+)
 from cloud.demo.summary import DemoReport, read_scores, read_sql, read_truth
 from schemas.config import SiteConfig, load_config
 
@@ -150,8 +157,12 @@ class Demo:
                 c.check()
             if now > deadline:
                 raise DemoError(f"not finished after {self.o.timeout_s:.0f} s: {line}; "
-                                f"logs in {self.root / 'logs'}")
+                                f"logs in {self.root / 'logs'}" + self._warnings())
             time.sleep(self.o.poll_s)
+
+    def _warnings(self) -> str:
+        found = [f"\n    {c.name}: {w}" for c in self.children for w in warnings_in(c.log)]
+        return "; last warnings:" + "".join(found) if found else ""
 
     def stop(self) -> list[str]:
         """SIGTERM the edge, then the cloud worker; problems if one did not stop cleanly."""
@@ -196,11 +207,18 @@ def run_demo(opts: DemoOptions) -> DemoReport:
 
 
 def dashboard_command(config: Path) -> str:
-    """The command that opens the dashboard on this data."""
+    """The command that opens the dashboard on this data (and how to sign in)."""
     exe = Path(sys.executable).parent / "wheel-cloud"
     try:
         shown = exe.relative_to(Path.cwd()) if exe.exists() else None
     except ValueError:
         shown = exe
     prog = str(shown) if shown is not None else f"{sys.executable} -m cloud.cli"
-    return f"{prog} dashboard --config {config}"
+    root = config.parent
+    login = read_dashboard_login(root)
+    secret = f"WHEELWATCH_DASHBOARD_SECRET=$(cat {root / SECRET_FILE}) "
+    cmd = f"{secret if login else ''}{prog} dashboard --config {config}"
+    if login:
+        cmd += (f"\n                   then open http://127.0.0.1:8080 and sign in as "
+                f"{login['user']} / {login['password']}")
+    return cmd

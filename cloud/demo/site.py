@@ -8,6 +8,7 @@ backend to its Google Cloud service in the sections marked ``backend``.
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -156,7 +157,43 @@ backoff_s = 0.2
 host = "127.0.0.1"
 port = 8080
 images_dir = "state/scan_images"
+session_secret_env = "WHEELWATCH_DASHBOARD_SECRET"  # signing key of the sessions
+users_file = "state/dashboard-users"  # name:role:hash lines (demo user made by the demo)
 """
+
+
+DEMO_USER = "demo"
+LOGIN_FILE = "state/dashboard-login.json"
+SECRET_FILE = "state/dashboard-secret"
+
+
+def write_dashboard_login(root: Path) -> dict[str, str]:
+    """A demo sign-in for the dashboard: users file (hash), password and session secret.
+
+    Kept in ``state/`` of the demo site (git-ignored, mode 0600), never in the repository.
+    """
+    from cloud.dashboard.auth import hash_password
+
+    login = {"user": DEMO_USER, "password": secrets.token_urlsafe(9)}
+    users = root / "state" / "dashboard-users"
+    users.write_text(f"{DEMO_USER}:crew:{hash_password(login['password'])}\n",
+                     encoding="utf-8")
+    path = root / LOGIN_FILE
+    path.write_text(json.dumps(login) + "\n", encoding="utf-8")
+    secret = root / SECRET_FILE
+    secret.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+    for f in (users, path, secret):
+        f.chmod(0o600)
+    return login
+
+
+def read_dashboard_login(root: Path) -> dict[str, str] | None:
+    """The demo sign-in written by :func:`write_dashboard_login` (None if absent)."""
+    try:
+        data = json.loads((root / LOGIN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return {str(k): str(v) for k, v in data.items()}
 
 
 def is_demo_dir(root: Path) -> bool:
@@ -181,6 +218,7 @@ def build_site(root: Path, plan: DemoPlan, backends: Backends | None = None) -> 
     for sub in ("rfid", "state", "logs", *(cam for cam, _s, _l in CAMERAS)):
         (root / sub).mkdir(exist_ok=True)
     (root / "site.toml").write_text(render_config(plan, b), encoding="utf-8")
+    write_dashboard_login(root)
     (root / MARKER).write_text(json.dumps({
         "created": datetime.now(UTC).isoformat(timespec="seconds"), "backends": b.name,
     }) + "\n", encoding="utf-8")

@@ -89,3 +89,25 @@ def test_reset_removes_an_earlier_demo_but_refuses_other_folders(tmp_path: Path)
     with pytest.raises(ConfigError, match="not a demo site"):
         reset_site(other)
     assert (other / "keep.txt").exists()
+
+
+def test_demo_site_has_a_dashboard_sign_in_outside_the_repo(tmp_path: Path) -> None:
+    from cloud.dashboard.bootstrap import build_deps
+    from cloud.demo.runner import dashboard_command
+    from cloud.demo.site import SECRET_FILE, read_dashboard_login
+
+    root = tmp_path / "demo"
+    cfg = build_site(root, DemoPlan())
+    login = read_dashboard_login(root)
+    assert login is not None and login["user"] == "demo" and len(login["password"]) >= 8
+    secret = (root / SECRET_FILE).read_text()
+    assert (root / SECRET_FILE).stat().st_mode & 0o077 == 0
+    from cloud.bootstrap import build_warehouse
+
+    build_warehouse(cfg).ensure_schema()  # what `wheel-cloud provision` does first
+    deps = build_deps(cfg, environ={"WHEELWATCH_DASHBOARD_SECRET": secret})
+    assert deps.users.authenticate("demo", login["password"]) is not None
+    assert deps.users.authenticate("demo", "wrong-password") is None
+    cmd = dashboard_command(root / "site.toml")
+    assert f"dashboard --config {root / 'site.toml'}" in cmd
+    assert login["password"] in cmd and str(root / SECRET_FILE) in cmd
