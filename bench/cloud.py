@@ -6,7 +6,9 @@ bundled and chunked by ``edge.bundle``) are published to the local queue, then o
 the local blob folder and DuckDB. Sustained wheels/s = N / (worker start → last file
 written); latency per file = ``written_at - last_chunk_at`` from the sub tracker.
 Case ``paced``: the same worker while files arrive at a fixed rate below capacity (the
-latency a wheel sees in normal operation, no backlog).
+latency a wheel sees in normal operation, no backlog). Case ``emulators`` (unless
+``WHEELWATCH_BENCH_CLOUD_REAL=0``): the backlog case on the real adapters against the
+Pub/Sub emulator, fake-gcs-server, PostgreSQL and bqemulator (emulator speed, not GCP's).
 
 Scorer: the exported model (``WHEELWATCH_MODEL_DIR`` or ``models/default``); without one,
 the adapter's own work only (contract CSV reader + summary stats), said in the note.
@@ -24,6 +26,8 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,7 @@ import numpy as np
 N_FILES = int(os.environ.get("WHEELWATCH_BENCH_CLOUD_FILES", "16"))
 LINES, WIDTH = 1000, 1536
 CHUNK = 2_000_000
+Msgs = list[tuple[bytes, dict[str, str]]]
 
 
 class _ReaderScorer:
@@ -136,13 +141,19 @@ def _latencies(worker: Any, fids: list[str]) -> list[float]:
     return sorted(out)
 
 
-def _run_case(tmp: Path, files: list[Any], scorer: Any, rate: float | None) -> dict[str, Any]:
+def _embedded(tmp: Path, scorer: Any) -> tuple[Any, Callable[[Msgs], None], Callable[[], None]]:
     root = Path(tempfile.mkdtemp(dir=tmp))
     worker, q = _worker(root, scorer)
+    return worker, lambda msgs: q.publish_batch("cam", msgs), lambda: None
+
+
+def _run_case(made: tuple[Any, Callable[[Msgs], None], Callable[[], None]], files: list[Any],
+              rate: float | None) -> dict[str, Any]:
+    worker, publish, close = made
     fids = [f[0] for f in files]
     if rate is None:
         for _, _, msgs in files:
-            q.publish_batch("cam", msgs)
+            publish(msgs)
     done = lambda: all((f := worker.tracker.get(x)) is not None and f.state == "written"  # noqa: E731
                        for x in fids)
     t = threading.Thread(target=worker.run, kwargs={"until": done}, daemon=True)
@@ -150,12 +161,54 @@ def _run_case(tmp: Path, files: list[Any], scorer: Any, rate: float | None) -> d
     t.start()
     if rate is not None:
         for _, _, msgs in files:
-            for d, a in msgs:
-                q.publish("cam", d, a)
+            publish(msgs)
             time.sleep(1.0 / rate)
     t.join(timeout=1800)
     secs = time.perf_counter() - t0
-    return {"secs": secs, "lat": _latencies(worker, fids), "n": len(fids)}
+    lat = _latencies(worker, fids)
+    close()
+    return {"secs": secs, "lat": lat, "n": len(fids)}
+
+
+@contextmanager
+def _real(tmp: Path, scorer: Any) -> Iterator[tuple[Any, Callable[[Msgs], None],
+                                                    Callable[[], None]]]:
+    """Pub/Sub emulator + fake-gcs-server + PostgreSQL + bqemulator, one worker."""
+    from cloud import bootstrap as b
+    from cloud.provision import provision
+    from schemas.config import load_config
+    from tests.cloud.e2e import build_worker, write_config
+    from tests.fixtures.bq_emulator import running_bq
+    from tests.fixtures.gcs_emulator import running_gcs
+    from tests.fixtures.postgres import temp_database
+    from tests.fixtures.pubsub_emulator import running_emulator
+
+    keys = ("PUBSUB_EMULATOR_HOST", "STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST",
+            "GOOGLE_CLOUD_PROJECT")
+    saved = {k: os.environ.get(k) for k in keys}
+    with running_emulator(tmp / "ps") as ps, running_gcs(tmp / "gcs") as gcs, \
+            running_bq(tmp / "bq") as bq, temp_database() as pg:
+        os.environ.update(PUBSUB_EMULATOR_HOST=ps.host, STORAGE_EMULATOR_HOST=gcs,
+                          BIGQUERY_EMULATOR_HOST=bq, GOOGLE_CLOUD_PROJECT=ps.project)
+        try:
+            cfg = load_config(write_config(tmp / "real", "real", pg_url=pg))
+            b.build_db(cfg)
+            transport = b.build_transport(cfg)
+            provision(cfg, transport, b.build_blobs(cfg), b.build_warehouse(cfg))
+            topic = cfg.cameras[0].topic
+
+            def publish(msgs: Msgs) -> None:
+                for d, a in msgs:
+                    transport.publish(topic, d, a)
+
+            worker = build_worker(cfg, "bench", scorer=scorer)
+            yield worker, publish, lambda: (worker.p.transport.close(), transport.close())
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
 
 def _baseline(tmp: Path, files: list[Any], scorer: Any) -> float:
@@ -171,6 +224,24 @@ def _baseline(tmp: Path, files: list[Any], scorer: Any) -> float:
     return time.perf_counter() - t0
 
 
+def _rows(case: str, res: dict[str, Any], base_rate: float | None, note: str
+          ) -> list[dict[str, Any]]:
+    lat = res["lat"]
+    rows: list[dict[str, Any]] = []
+    if base_rate is not None:
+        rate = res["n"] / res["secs"]
+        rows.append({"case": case, "metric": "wheels/s sustained", "value": rate,
+                     "unit": "1/s", "baseline": base_rate, "ratio": rate / base_rate,
+                     "note": note})
+    if lat:
+        rows += [{"case": case, "metric": "last chunk->written p50",
+                  "value": statistics.median(lat), "unit": "s"},
+                 {"case": case, "metric": "last chunk->written p95",
+                  "value": lat[min(len(lat) - 1, int(0.95 * len(lat)))], "unit": "s",
+                  "note": f"{len(lat)} of {res['n']} files written"}]
+    return rows
+
+
 def run() -> list[dict[str, Any]]:
     """Benchmark rows (see module doc)."""
     with tempfile.TemporaryDirectory() as d:
@@ -182,21 +253,17 @@ def run() -> list[dict[str, Any]]:
         except Exception as exc:  # a model that cannot score this scan: measure the rest
             scorer, note = _ReaderScorer(), f"model failed ({str(exc)[:60]}): reader only"
         mb = sum(f[1].payload_bytes for f in files) / 1e6 / len(files)
-        base = _baseline(tmp, files, scorer)
-        base_rate = len(files) / base
-        drain = _run_case(tmp, files, scorer, None)
-        rate = len(files) / drain["secs"]
-        paced_rate = max(0.2, 0.5 * rate)
-        paced = _run_case(tmp, files[: max(4, N_FILES // 2)], scorer, paced_rate)
-    case = f"embedded {LINES}x{WIDTH} E55, {mb:.1f} MB bundles"
-    rows = [{"case": case + " backlog", "metric": "wheels/s sustained", "value": rate,
-             "unit": "1/s", "baseline": base_rate, "ratio": rate / base_rate,
-             "note": f"{N_FILES} files, 1 worker; {note}; baseline = plain loop"}]
-    for name, res in (("backlog", drain), (f"paced {paced_rate:.2f}/s", paced)):
-        lat = res["lat"]
-        rows += [{"case": f"{case} {name}", "metric": "last chunk->written p50",
-                  "value": statistics.median(lat), "unit": "s"},
-                 {"case": f"{case} {name}", "metric": "last chunk->written p95",
-                  "value": lat[min(len(lat) - 1, int(0.95 * len(lat)))], "unit": "s",
-                  "note": f"{len(lat)} of {res['n']} files"}]
+        base_rate = len(files) / _baseline(tmp, files, scorer)
+        drain = _run_case(_embedded(tmp, scorer), files, None)
+        paced_rate = max(0.2, 0.5 * drain["n"] / drain["secs"])
+        paced = _run_case(_embedded(tmp, scorer), files[: max(4, N_FILES // 2)], paced_rate)
+        case = f"{LINES}x{WIDTH} E55 {mb:.1f} MB bundles"
+        rows = _rows(f"embedded {case} backlog", drain, base_rate,
+                     f"{N_FILES} files, 1 worker; {note}; baseline = plain loop")
+        rows += _rows(f"embedded {case} paced {paced_rate:.2f}/s", paced, None, "")
+        if os.environ.get("WHEELWATCH_BENCH_CLOUD_REAL", "1") != "0":
+            with _real(tmp, scorer) as made:
+                real = _run_case(made, files, None)
+            rows += _rows(f"emulators {case} backlog", real, base_rate,
+                          "Pub/Sub emu + fake-gcs + PostgreSQL + bqemulator, 1 worker")
     return rows
