@@ -19,4 +19,5 @@ document.addEventListener("DOMContentLoaded", function () {
     }
   });
   document.body.dataset.plotsReady = "1";
+  if (window.performance && performance.mark) { performance.mark("plots-ready"); }
 });
