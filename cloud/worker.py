@@ -82,10 +82,20 @@ class Worker:
 
     def start(self) -> None:
         """Open the streaming pulls."""
-        for sub, topic, camera in self.topology.streams:
-            self._streams.append(self.p.transport.stream(
-                sub, self.handler_for(topic, camera), self.p.flow))
-            log.info("pulling %s (%s)", sub, camera or "events")
+        for spec in self.topology.streams:
+            self._streams.append(self._open(spec))
+
+    def _open(self, spec: tuple[str, str, str | None]) -> StreamHandle:
+        sub, topic, camera = spec
+        log.info("pulling %s (%s)", sub, camera or "events")
+        return self.p.transport.stream(sub, self.handler_for(topic, camera), self.p.flow)
+
+    def _revive(self) -> None:
+        """Reopen a stream that ended on its own (connection lost, service restarted)."""
+        for i, spec in enumerate(self.topology.streams):
+            if i < len(self._streams) and not self._streams[i].alive():
+                log.error("stream %s stopped; reopening", spec[0])
+                self._streams[i] = self._open(spec)
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Start, then sweep/dispatch until :meth:`stop` (or ``until()`` is true)."""
@@ -97,6 +107,7 @@ class Worker:
                     self._safe(self.monitor.sweep)
                     next_sweep = time.monotonic() + self.p.monitor_interval_s
                 self._safe(self.dispatcher.dispatch)
+                self._safe(self._revive)
                 self._wake.wait(0.5)
                 self._wake.clear()
         finally:

@@ -166,3 +166,34 @@ def test_two_workers_same_file_interleaved(
     assert a.worker.tracker.get(f.file_id).state == "written"
     assert count(a, Score) == 1 and len(a.warehouse_rows("wheel_scores")) == 1
     assert a.scorer.calls + b.scorer.calls == 1
+
+
+def test_worker_reopens_a_stream_that_died(tmp_path: Path) -> None:
+    from cloud.worker import Topology, Worker
+
+    class Dead:
+        def __init__(self) -> None:
+            self.stopped = False
+
+        def stop(self) -> None:
+            self.stopped = True
+
+        def alive(self) -> bool:
+            return False
+
+    opened: list[str] = []
+
+    class T:
+        def stream(self, sub: str, handler: Any, flow: Any) -> Dead:
+            opened.append(sub)
+            return Dead()
+
+        def close(self) -> None:
+            pass
+
+    rig = make_rig(tmp_path)
+    rig.worker.p.transport = T()
+    w = Worker(rig.worker.p, Topology([("s1", "t1", "Cam_01"), ("ev", "events", None)]))
+    w.start()
+    w._revive()
+    assert opened == ["s1", "ev", "s1", "ev"]
