@@ -16,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from schemas.calibration import Calibration, column_mm, float_missing, height_mm
+from schemas.calibration import (
+    Calibration,
+    column_mm,
+    float_missing,
+    height_mm,
+    merge_traits,
+)
 from schemas.errors import ContractError, ScoringError
 
 
@@ -62,10 +68,13 @@ def _column_x(arrays: Mapping[str, np.ndarray], traits: Mapping[str, str],
     return column_mm(width, traits, cal)
 
 
-def raw_heights(arrays: Mapping[str, np.ndarray], traits: Mapping[str, str] | None,
+def raw_heights(arrays: Mapping[str, np.ndarray], traits: Mapping[str, Any] | None,
                 calibration: Any, diameter_mm: float | None = None) -> RawHeights:
     """Heights in mm and geometry of one scan; raises ScoringError on unusable input."""
     traits = dict(traits or {})
+    if any(isinstance(v, Mapping) for v in traits.values()):  # {tag: {name: value}}
+        traits = merge_traits(traits)
+    traits = {str(k): str(v) for k, v in traits.items()}
     cal = _calibration(calibration)
     name = "Range R" if "Range R" in arrays else "Range" if "Range" in arrays else None
     if name is None:

@@ -151,6 +151,11 @@ class Scorer:
         prep = prepare(arrays, traits, calibration, self.params, diameter_mm)
         return self.score_prepared(prep)
 
+    def score_wheel_data(self, data: Any) -> WheelScore:
+        """Score what ``schemas.wheel_csv.read_wheel_csv`` returns (arrays + metadata)."""
+        meta = data.meta
+        return self.score(data.arrays, meta.traits, meta.calibration)
+
     def _location(self, prep: Prepared, kind: str) -> Location:
         det = prep.features.detections[_DETECTOR[kind]]
         g = prep.grid

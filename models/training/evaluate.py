@@ -104,7 +104,8 @@ def report_png(rows: Sequence[Scored], path: str | Path, title: str = "") -> Pat
     tpr = [(s[y == 1] < t).mean() if (y == 1).any() else 0 for t in thr]
     fpr = [(s[y == 0] < t).mean() if (y == 0).any() else 0 for t in thr]
     ax.plot(fpr, tpr)
-    ax.set(xscale="symlog", xlabel="false alarm rate", ylabel="recall", title="ROC")
+    ax.set(xlim=(0, 0.1), ylim=(0, 1.02), xlabel="false alarm rate", ylabel="recall",
+           title="ROC (false alarms up to 10 %)")
     ax.axvline(0.01, color="k", ls=":")
     worst = sorted([r for r in rows if r.label == 1], key=lambda r: -r.score)[:2]
     worst += sorted([r for r in rows if r.label == 0], key=lambda r: r.score)[:2]

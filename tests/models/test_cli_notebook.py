@@ -80,3 +80,19 @@ def test_retrain_notebook_runs(trained: Path, tiny_dataset: Path, tmp_path: Path
     assert decision["current"] is not None and isinstance(decision["promoted"], bool)
     if decision["promoted"]:
         assert (Path(decision["exported_to"]) / "model.onnx").exists()
+
+
+def test_per_wheel_csv_scores_like_its_scan(trained: Path, tiny_dataset: Path,
+                                            tmp_path: Path) -> None:
+    from edge.convert import convert_scan
+    from models.scanfile import read_wheel_file
+    from models.serving.scorer import Scorer
+    from schemas.wheel_csv import read_wheel_csv
+
+    dat = sorted(tiny_dataset.glob("*.dat"))[0]
+    wf = read_wheel_file(dat)
+    res = convert_scan(dat, tmp_path, calibration=wf.calibration)
+    scorer = Scorer.load(trained)
+    from_scan = scorer.score(wf.arrays, wf.traits, wf.calibration)
+    from_csv = scorer.score_wheel_data(read_wheel_csv(res.csv_path))
+    assert from_csv.score == from_scan.score and from_csv.location == from_scan.location
