@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine
 
 from cloud.dashboard.app import DashboardDeps
 from cloud.dashboard.auth import SessionSigner, UserStore
+from cloud.dashboard.bigquery_reads import BigQueryTrends
 from cloud.dashboard.images import LocalScanImages
 from cloud.dashboard.render import RenderedScanImages
 from cloud.dashboard.sql_ops import SqlOps
@@ -30,7 +31,24 @@ def sql_engine(url: str, base_dir: Path) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _images(cfg: SiteConfig, trends: DuckDBTrends) -> RenderedScanImages:
+def build_trends(cfg: SiteConfig) -> DuckDBTrends | BigQueryTrends:
+    """The warehouse reader: DuckDB file (default) or BigQuery (emulator if configured)."""
+    c = cfg.cloud
+    if c.warehouse_kind != "bigquery":
+        return DuckDBTrends(cfg.path(c.warehouse_path), cfg.site_id, ds=c.bq_dataset)
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    project = c.bq_project or cfg.transport.project
+    endpoint = os.environ.get("BIGQUERY_EMULATOR_HOST")
+    client = (bigquery.Client(project=project, credentials=AnonymousCredentials(),
+                              client_options=ClientOptions(api_endpoint=endpoint))
+              if endpoint else bigquery.Client(project=project))
+    return BigQueryTrends(client, c.bq_dataset, cfg.site_id)
+
+
+def _images(cfg: SiteConfig, trends: DuckDBTrends | BigQueryTrends) -> RenderedScanImages:
     """Cached images, rendered from the blob store's CSVs and the worker's model."""
     from cloud.blob import object_key
     from cloud.bootstrap import REPO_ROOT, build_blobs
@@ -54,12 +72,7 @@ def build_deps(cfg: SiteConfig, environ: Mapping[str, str] | None = None) -> Das
     if len(users) == 0:
         raise ConfigError("dashboard.users",
                           "no user can sign in: give each a password hash (see --hash-password)")
-    if cfg.cloud.warehouse_kind != "duckdb":
-        raise ConfigError("cloud.warehouse_kind",
-                          "the dashboard reads the DuckDB warehouse; on BigQuery use the "
-                          "Looker Studio views (schemas/warehouse/LOOKER_STUDIO.md)")
-    trends = DuckDBTrends(cfg.path(cfg.cloud.warehouse_path), cfg.site_id,
-                          ds=cfg.cloud.bq_dataset)
+    trends = build_trends(cfg)
     trends.install_views()
     store = DashboardStore(trends, SqlOps(sql_engine(cfg.cloud.sql_url, cfg.base_dir),
                                           cfg.site_id))
