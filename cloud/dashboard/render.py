@@ -112,10 +112,7 @@ class RenderedScanImages:
             if data.intensity is None:
                 raise KeyError("the scan has no intensity")
             return gray_png(data.intensity)
-        from schemas.calibration import merge_traits
-
-        ws = self._scorer().score(data.arrays, merge_traits(data.meta.traits),
-                                  data.meta.calibration)
+        ws = self._scorer().score_wheel_data(data)
         return bytes(ws.heatmap_png())
 
     def _scorer(self) -> Any:

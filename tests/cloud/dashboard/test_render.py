@@ -37,8 +37,8 @@ class FakeScorer:
     def __init__(self) -> None:
         self.calls: list[tuple[int, ...]] = []
 
-    def score(self, arrays: dict[str, np.ndarray], traits: Any, calibration: Any) -> FakeScore:
-        self.calls.append(arrays["Range"].shape)
+    def score_wheel_data(self, data: Any) -> FakeScore:
+        self.calls.append(data.range.shape)
         return FakeScore()
 
 
