@@ -8,6 +8,7 @@ Pages and the JSON API are in :mod:`cloud.dashboard.routes`. Build the app with
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from cloud.dashboard.auth import SessionSigner, User, UserStore
+from cloud.dashboard.auth import SessionSigner, User, UserStore, csrf_ok
 from cloud.dashboard.ports import DashboardActions, DashboardQueries, ScanImages
 from schemas.config.dashboard import DashboardConfig
 
@@ -48,6 +49,39 @@ class DashboardDeps:
     cfg: DashboardConfig
     site: str
     threshold: float = 70.0
+
+
+class LoginThrottle:
+    """Refuses a user name for ``window_s`` after ``limit`` failed sign-ins in that window."""
+
+    def __init__(self, limit: int = 5, window_s: float = 300.0) -> None:
+        self._limit = limit
+        self._window = window_s
+        self._fails: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, name: str) -> list[float]:
+        now = time.monotonic()
+        kept = [t for t in self._fails.get(name, []) if now - t < self._window]
+        self._fails[name] = kept
+        return kept
+
+    def blocked(self, name: str) -> bool:
+        """True while the name has too many recent failures."""
+        with self._lock:
+            return len(self._recent(name)) >= self._limit
+
+    def failed(self, name: str) -> None:
+        """Count a failed sign-in."""
+        with self._lock:
+            self._recent(name).append(time.monotonic())
+            if len(self._fails) > 10_000:  # bounded memory under a name-spraying attack
+                self._fails.clear()
+
+    def reset(self, name: str) -> None:
+        """Forget the failures after a successful sign-in."""
+        with self._lock:
+            self._fails.pop(name, None)
 
 
 class NeedLogin(Exception):
@@ -78,6 +112,7 @@ def create_app(deps: DashboardDeps) -> FastAPI:
     app = FastAPI(title="WheelWatch dashboard", docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.deps = deps
+    app.state.throttle = LoginThrottle()
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.include_router(router)
     _add_security(app)
@@ -145,10 +180,17 @@ def _add_login(app: FastAPI) -> None:
         deps: DashboardDeps = request.app.state.deps
         if not deps.signer.check_login_nonce(request.cookies.get(LOGIN_COOKIE), csrf):
             return _login_page(request, next, "The sign-in form expired; try again.", 400)
-        user = deps.users.authenticate(username[:64], password[:256])
+        name = username[:64]
+        throttle: LoginThrottle = request.app.state.throttle
+        if throttle.blocked(name):
+            return _login_page(request, next, "Too many failed sign-ins; wait a few minutes.",
+                               429)
+        user = deps.users.authenticate(name, password[:256])
         if user is None:
-            log.info("failed sign-in for %r", username[:64])
+            throttle.failed(name)
+            log.info("failed sign-in for %r", name)
             return _login_page(request, next, "Wrong user name or password.", 401)
+        throttle.reset(name)
         cookie, _sess = deps.signer.issue(user.name)
         resp = RedirectResponse(safe_next(next), status_code=303)
         resp.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax",
@@ -158,7 +200,10 @@ def _add_login(app: FastAPI) -> None:
         return resp
 
     @app.post("/logout")
-    def logout(request: Request) -> Response:
+    def logout(request: Request, csrf: str = Form("")) -> Response:
+        if current_user(request) is not None and not csrf_ok(
+                getattr(request.state, "csrf", ""), csrf):
+            return JSONResponse({"detail": "bad or missing CSRF token"}, status_code=403)
         resp = RedirectResponse("/login", status_code=303)
         resp.delete_cookie(SESSION_COOKIE)
         return resp

@@ -137,3 +137,22 @@ def test_json_api(client: TestClient, site: Site) -> None:
     assert len(scans["scans"]) == 3 and scans["total"] == site.store.scans(w, 0, 1)[1]
     assert client.get("/api/data-health").json()["backlog"] == 2
     assert client.get("/api/alerts").json()["alerts"]
+
+
+def test_repeated_failed_sign_ins_are_throttled(client: TestClient) -> None:
+    def attempt(password: str) -> int:
+        form = client.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+        return client.post("/login", data={"username": "carl", "password": password,
+                                           "csrf": token}).status_code
+
+    assert [attempt("guess") for _ in range(5)] == [401] * 5
+    assert attempt("crew-pass-12") == 429  # even the right password, for a while
+
+
+def test_sign_out_needs_the_session_token(client: TestClient) -> None:
+    csrf = sign_in(client, "vera")
+    assert client.post("/logout", data={"csrf": "forged"}).status_code == 403
+    assert client.get("/").status_code == 200
+    assert client.post("/logout", data={"csrf": csrf}).status_code == 303
+    assert client.get("/").status_code == 303
