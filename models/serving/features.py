@@ -17,6 +17,7 @@ import numpy as np
 from scipy import ndimage
 
 from models.serving.residual import Residual
+from models.serving.robust import nanmedian
 
 SCALES_MM = (1.0, 2.5, 6.0)
 FLAT_MM = (15.0, 25.0, 40.0, 70.0)
@@ -53,7 +54,7 @@ def _flat_spot(res: Residual, along_mm: float) -> Detection:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        s = np.nanmedian(res.r, axis=1)
+        s = nanmedian(res.r, 1)
     s = np.where(np.isfinite(s), s, 0.0)
     best = Detection(0.0, 0.0, 0, res.r.shape[1] // 2)
     n = s.size

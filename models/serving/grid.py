@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.serving.inputs import RawHeights
+from models.serving.robust import nanmedian
 from schemas.errors import ScoringError
 
 
@@ -66,13 +67,20 @@ def _reduce_sum(values: np.ndarray, idx: np.ndarray, n: int, axis: int,
     return s
 
 
+def _bin2d(values: np.ndarray, cidx: np.ndarray, nc: int, ridx: np.ndarray, nr: int,
+           op: np.ufunc) -> np.ndarray:
+    """(lines, cols) -> (rows, grid cols) by ``op`` over each cell (axis-0 reductions)."""
+    t = _reduce_sum(np.ascontiguousarray(values.T), cidx, nc, axis=0, op=op)
+    return _reduce_sum(np.ascontiguousarray(t.T), ridx, nr, axis=0, op=op)
+
+
 def _tread_columns(raw: RawHeights, p: GridParams) -> np.ndarray:
     """Boolean mask of source columns on the tread."""
     h = raw.height
     valid_frac = np.isfinite(h).mean(axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(h[:: max(1, h.shape[0] // 64)], axis=0)
+        med = nanmedian(h[:: max(1, h.shape[0] // 64)], 0)
     good = (valid_frac > 0.5) & np.isfinite(med)
     if good.sum() < 8:
         raise ScoringError("no tread found: fewer than 8 columns with data")
@@ -115,19 +123,16 @@ def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
     along = np.arange(h.shape[0], dtype=np.float64) * raw.mm_per_line
     ridx, nr = _bin_index(along, p.along_mm)
     cidx, nc = _bin_index(x.astype(np.float64), p.across_mm)
-    s = _reduce_sum(np.where(ok, h, np.float32(0)), cidx, nc, axis=1)
-    c = _reduce_sum(ok.astype(np.float32), cidx, nc, axis=1)
-    s = _reduce_sum(s, ridx, nr, axis=0)
-    cnt = _reduce_sum(c, ridx, nr, axis=0)
+    zero, inf = np.float32(0), np.float32(np.inf)
+    s = _bin2d(np.where(ok, h, zero), cidx, nc, ridx, nr, np.add)
+    cnt = _bin2d(ok.astype(np.float32), cidx, nc, ridx, nr, np.add)
     with np.errstate(all="ignore"):
         height = np.where(cnt > 0, s / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
     # the lowest point of each cell keeps the full depth of cracks narrower than a cell
-    low = _reduce_sum(np.where(ok, h, np.float32(np.inf)), cidx, nc, axis=1, op=np.minimum)
-    low = _reduce_sum(low, ridx, nr, axis=0, op=np.minimum)
+    low = _bin2d(np.where(ok, h, inf), cidx, nc, ridx, nr, np.minimum)
     low = np.where(np.isfinite(low), low, np.nan).astype(np.float32)
     if inten is not None:
-        si = _reduce_sum(np.where(ok, inten, 0), cidx, nc, axis=1)
-        si = _reduce_sum(si, ridx, nr, axis=0)
+        si = _bin2d(np.where(ok, inten, zero), cidx, nc, ridx, nr, np.add)
         with np.errstate(all="ignore"):
             ig = np.where(cnt > 0, si / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
         mean_i = float(np.nanmean(ig)) if np.isfinite(ig).any() else 0.0

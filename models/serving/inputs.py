@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from models.serving.robust import nanmedian
 from schemas.calibration import (
     Calibration,
     column_mm,
@@ -60,7 +61,7 @@ def _column_x(arrays: Mapping[str, np.ndarray], traits: Mapping[str, str],
         if np.isfinite(xa).any():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                x = np.nanmedian(xa[:: max(1, xa.shape[0] // 64)], axis=0)
+                x = nanmedian(xa[:: max(1, xa.shape[0] // 64)], 0)
             if np.isfinite(x).sum() > width // 2:
                 return _fill_x(x.astype(np.float32))
     if cal is None:

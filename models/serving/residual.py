@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from models.serving.grid import WheelGrid
+from models.serving.robust import nanmedian
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _block_median(r: np.ndarray, br: int, bc: int) -> np.ndarray:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(blocks, axis=2)
+            med = nanmedian(blocks, 2)
     return med
 
 
@@ -117,9 +118,9 @@ def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        profile = _fill_nan_1d(np.nanmedian(sub, axis=0))
+        profile = _fill_nan_1d(nanmedian(sub, 0))
         r1 = h - profile[None, :]
-        level = _fill_nan_1d(np.nanmedian(r1, axis=1))
+        level = _fill_nan_1d(nanmedian(r1, 1))
     runout = robust_harmonics(level, p.harmonics)
     r2 = r1 - runout[:, None]
     bg = _background(r2, p, grid.params.along_mm)
@@ -128,7 +129,7 @@ def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         # per column: the lowest of k noisy points sits below the mean, more on slopes
-        off = np.nanmedian(low[:: max(1, low.shape[0] // 128)], axis=0)
+        off = nanmedian(low[:: max(1, low.shape[0] // 128)], 0)
         low -= np.where(np.isfinite(off), off, 0).astype(np.float32)[None, :]
     filled = np.where(np.isfinite(r), r, 0.0).astype(np.float32)
     fine = filled - ndimage.uniform_filter(filled, size=3, mode="wrap")
