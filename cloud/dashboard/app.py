@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import plotly
 from fastapi import FastAPI, Form, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -118,6 +119,7 @@ def create_app(deps: DashboardDeps) -> FastAPI:
     _add_security(app)
     _add_login(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
     return app
 
 

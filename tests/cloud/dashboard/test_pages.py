@@ -114,9 +114,10 @@ def test_no_secrets_in_pages(client: TestClient, hashes: dict[str, str]) -> None
 
 
 def test_security_headers_and_local_plotly(client: TestClient) -> None:
-    r = client.get("/static/plotly.min.js")
+    r = client.get("/static/plotly.min.js", headers={"Accept-Encoding": "gzip"})
     assert r.status_code == 200 and "javascript" in r.headers["content-type"]
-    assert len(r.content) > 1_000_000
+    assert len(r.content) > 1_000_000 and r.headers["content-encoding"] == "gzip"
+    assert r.content.startswith(b"/**") or b"plotly" in r.content[:2000].lower()
     page = client.get("/login")
     csp = page.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
