@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloud.domain_events import AlertSink, NullAlertSink
+from cloud.domain_events import AlertSink, NullAlertSink, WheelScored
 from cloud.monitor import MonitorSettings
 from cloud.pipeline import PipelineSettings
 from cloud.ports import BlobStore, FlowControl, Scorer, Transport, Warehouse
@@ -116,14 +116,39 @@ def build_scorer(cfg: SiteConfig) -> Scorer:
     return ModelScorer.load(model_dir)
 
 
-def build_sink(cfg: SiteConfig, clock: Clock) -> AlertSink:
+def heatmap_lookup(blobs: BlobStore) -> Callable[[WheelScored], str | None]:
+    """URI of the stored heatmap of a scored wheel (stored for bad wheels only)."""
+    from cloud.pipeline import heatmap_key
+
+    def lookup(ev: WheelScored) -> str | None:
+        return blobs.uri(heatmap_key(ev)) if ev.defect != "none" else None
+    return lookup
+
+
+def blob_fetcher(blobs: BlobStore) -> Callable[[str], bytes]:
+    """Read a ``file://`` or ``gs://bucket/key`` URI through the blob store."""
+    from urllib.parse import unquote, urlparse
+
+    def fetch(uri: str) -> bytes:
+        u = urlparse(uri)
+        if u.scheme == "gs":
+            return blobs.get(u.path.lstrip("/"))
+        return Path(unquote(u.path) if u.scheme == "file" else uri).read_bytes()
+    return fetch
+
+
+def build_sink(cfg: SiteConfig, clock: Clock, blobs: BlobStore | None = None) -> AlertSink:
     """The alerting service (``cloud.alerts``), or an in-memory sink if it is absent."""
     try:
         from cloud.alerts.bootstrap import build_from_site
     except ImportError as exc:
         log.warning("alerting not available (%s): events are kept in the outbox only", exc)
         return NullAlertSink()
-    sink: AlertSink = build_from_site(cfg, clock=clock)
+    if blobs is None:
+        sink: AlertSink = build_from_site(cfg, clock=clock)
+    else:
+        sink = build_from_site(cfg, clock=clock, heatmap=heatmap_lookup(blobs),
+                               fetch_blob=blob_fetcher(blobs))
     return sink
 
 

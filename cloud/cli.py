@@ -79,10 +79,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     _, sessions = b.build_db(cfg)
     pipe, mon, flow = b.settings(cfg)
+    blobs = b.build_blobs(cfg)
     parts = WorkerParts(
-        sessions=sessions, transport=b.build_transport(cfg), blobs=b.build_blobs(cfg),
+        sessions=sessions, transport=b.build_transport(cfg), blobs=blobs,
         warehouse=b.build_warehouse(cfg), scorer=b.build_scorer(cfg),
-        sink=b.build_sink(cfg, b.utc_now), clock=b.utc_now, pipeline_settings=pipe,
+        sink=b.build_sink(cfg, b.utc_now, blobs), clock=b.utc_now, pipeline_settings=pipe,
         monitor_settings=mon, flow=flow, file_timeout_s=cfg.cloud.monitor.file_timeout_s,
         monitor_interval_s=cfg.cloud.monitor.interval_s,
         sides={c.id: c.side for c in cfg.cameras}, positions=b.positions(cfg))

@@ -62,6 +62,15 @@ def _keys(f: TrackedFile) -> tuple[str, str]:
             object_key(f.site_id, f.camera, cap, f.wheel_id, f.file_id, "meta.json"))
 
 
+def heatmap_key(f: TrackedFile | de.WheelScored) -> str:
+    """Object key of the model's heatmap PNG of a (bad) wheel's scan."""
+    if isinstance(f, de.WheelScored):
+        return object_key(f.site, f.camera, utc(f.capture_time), f.wheel_id, f.file_id,
+                          "heatmap.png")
+    return object_key(f.site_id, f.camera, utc(f.capture_time), f.wheel_id, f.file_id,
+                      "heatmap.png")
+
+
 class FilePipeline:
     """Processes complete files (see module doc)."""
 
@@ -166,6 +175,8 @@ class FilePipeline:
             result = self._scorer.score(tmp / "wheel.csv", tmp / "wheel.meta.json")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        if result.heatmap_png:  # where the model saw the defect, for the crew's message
+            self._blobs.put_if_absent(heatmap_key(f), result.heatmap_png, "image/png")
         with self._sessions.begin() as s:
             repo.insert_ignore(s, Score.__table__, {  # type: ignore[arg-type]
                 "file_id": f.file_id, "model_version": version, "score": result.score,

@@ -137,6 +137,7 @@ class ScoreResult:
     location: dict[str, float]
     model_version: str
     stats: dict[str, float]
+    heatmap_png: bytes | None = field(default=None, repr=False, compare=False)
 
 
 class Scorer(Protocol):

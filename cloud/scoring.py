@@ -109,9 +109,15 @@ class ModelScorer:
             if isinstance(v, int | float) and np.isfinite(v):
                 stats[name] = float(v)
         defect = str(_field(ws, "defect", default="none"))
+        heat = None
+        if _field(ws, "is_bad", default=False) and hasattr(ws, "heatmap_png"):
+            try:
+                heat = bytes(ws.heatmap_png())
+            except WheelWatchError:
+                heat = None
         return ScoreResult(
             score=float(np.clip(float(_field(ws, "score")), 0.0, 100.0)),
             defect=defect if defect in DEFECTS else "other",
             location=_location(_field(ws, "location")),
-            model_version=self.version, stats=stats,
+            model_version=self.version, stats=stats, heatmap_png=heat,
         )

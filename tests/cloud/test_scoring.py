@@ -67,7 +67,9 @@ def test_pipeline_writes_the_model_verdict(model_and_scans: tuple[Path, Path],
     from tests.cloud.support import delivery, make_file, make_rig
 
     model_dir, data = model_and_scans
-    dat = sorted(data.glob("*.dat"))[0]
+    bad = [line.split(",")[0] for line in (data / "labels.csv").read_text().splitlines()
+           if line.endswith(",bad")]
+    dat = data / bad[0]
     cal = Calibration(**json.loads((dat.parent / f"{dat.stem}.truth.json").read_text())
                       ["calibration"])
     res = convert_scan(dat, tmp_path / "csv", calibration=cal)
@@ -83,6 +85,16 @@ def test_pipeline_writes_the_model_verdict(model_and_scans: tuple[Path, Path],
     expected = scorer.score(res.csv_path, res.meta_path)
     assert rows[0]["score"] == pytest.approx(expected.score)
     assert rows[0]["defect"] == expected.defect and rows[0]["loc_line"] is not None
+    # a labelled-bad wheel from the model's own training data: called bad, and the
+    # model's heatmap is stored beside the scan for the crew's alert
+    assert expected.defect != "none"
+    from cloud.bootstrap import blob_fetcher, heatmap_lookup
+    from cloud.domain_events import WheelScored
+    rig.worker.dispatcher.dispatch()
+    ev = rig.sink.of(WheelScored)[0]
+    uri = heatmap_lookup(rig.worker.p.blobs)(ev)
+    assert uri is not None and uri.endswith(".heatmap.png")
+    assert blob_fetcher(rig.worker.p.blobs)(uri).startswith(b"\x89PNG")
 
 
 def test_wheel_cloud_run_end_to_end(model_and_scans: tuple[Path, Path], tmp_path: Path) -> None:
