@@ -58,8 +58,10 @@ class ChunkHandler:
     """Handles one camera subscription's data messages."""
 
     def __init__(self, topic: str, tracker: Tracker, pipeline: FilePipeline,
-                 dead: DeadLetters, on_written: Callable[[str], None] | None = None) -> None:
+                 dead: DeadLetters, on_written: Callable[[str], None] | None = None,
+                 camera: str | None = None) -> None:
         self._topic = topic
+        self._camera = camera  # the camera whose topic this is (None: not checked)
         self._tracker = tracker
         self._pipeline = pipeline
         self._dead = dead
@@ -69,6 +71,9 @@ class ChunkHandler:
         """Persist the chunk; if its file is now complete, process the file."""
         try:
             a = ChunkAttributes.from_attributes(d.attributes)
+            if self._camera is not None and a.camera != self._camera:
+                raise ContractError(f"file {a.file_id}: chunk claims camera {a.camera!r} "
+                                    f"on the topic of camera {self._camera!r}")
             if not d.data:
                 raise ContractError(f"file {a.file_id} chunk {a.chunk_index}: empty data")
             receipt = self._tracker.record_chunk(a, d.data)

@@ -78,7 +78,7 @@ class Worker:
             return EventHandler(topic, self.p.sessions, self._dead, self.p.clock,
                                 self.p.file_timeout_s)
         return ChunkHandler(topic, self.tracker, self.pipeline, self._dead,
-                            on_written=lambda _fid: self._wake.set())
+                            on_written=lambda _fid: self._wake.set(), camera=camera)
 
     def start(self) -> None:
         """Open the streaming pulls."""

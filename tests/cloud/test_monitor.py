@@ -45,7 +45,7 @@ def manifest(files: dict[str, str], expected: list[str], missing: list[str] | No
 
 
 def deliver_file(rig: Any, f: Any) -> None:
-    h = rig.chunk_handler()
+    h = rig.chunk_handler(f.attrs.camera)
     for i, (data, attrs) in enumerate(f.messages()):
         h(delivery(data, attrs, f"{f.file_id}-{i}"))
 
