@@ -119,7 +119,7 @@ def create_app(deps: DashboardDeps) -> FastAPI:
     _add_security(app)
     _add_login(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
     return app
 
 

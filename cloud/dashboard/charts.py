@@ -7,6 +7,7 @@ installed ``plotly`` package (served by the app, no CDN).
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from cloud.dashboard.ports import DayCount, Heatmap, Replacement, WheelDay, WheelRun
@@ -41,7 +42,14 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
 
 
 def _iso(values: list[Any]) -> list[str]:
-    return [v.isoformat() for v in values]
+    """Compact UTC timestamps for the x axes (the pages say times are UTC)."""
+    return [_utc_text(v) for v in values]
+
+
+def _utc_text(v: Any) -> str:
+    if getattr(v, "tzinfo", None) is not None:
+        v = v.astimezone(UTC)
+    return str(v.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
 def fleet_heatmap(hm: Heatmap, threshold: float) -> Figure:
@@ -49,9 +57,9 @@ def fleet_heatmap(hm: Heatmap, threshold: float) -> Figure:
     return {
         "data": [{
             "type": "heatmap", "z": hm.z, "x": _iso(hm.run_times), "y": hm.wheels,
-            "customdata": [hm.runs for _ in hm.wheels], "zmin": 0, "zmax": 100,
+            "zmin": 0, "zmax": 100,
             "colorscale": _SCALE, "colorbar": {"title": {"text": "score"}},
-            "hovertemplate": "%{y}<br>%{x}<br>run %{customdata}<br>score %{z}<extra></extra>",
+            "hovertemplate": "%{y}<br>%{x} UTC<br>score %{z}<extra></extra>",
             "xgap": 1, "ygap": 1,
         }],
         "layout": _layout(f"Train {hm.train_id}: score per wheel and run "
@@ -85,7 +93,7 @@ def _marks(threshold: float | None, repl: list[Replacement]) -> list[dict[str, A
                        "y1": threshold, "line": {"color": "#d7301f", "dash": "dash"}})
     for r in repl:
         shapes.append({"type": "line", "yref": "paper", "y0": 0, "y1": 1,
-                       "x0": r.at.isoformat(), "x1": r.at.isoformat(),
+                       "x0": _utc_text(r.at), "x1": _utc_text(r.at),
                        "line": {"color": "#1a9850", "width": 2, "dash": "dot"}})
     return shapes
 

@@ -156,3 +156,32 @@ def test_sign_out_needs_the_session_token(client: TestClient) -> None:
     assert client.get("/").status_code == 200
     assert client.post("/logout", data={"csrf": csrf}).status_code == 303
     assert client.get("/").status_code == 303
+
+
+class RecordingQueries:
+    """Wraps the store and records every query method called (a spy)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self.inner, name)
+        if callable(attr):
+            def wrapped(*a: object, **k: object) -> object:
+                self.calls.append(name)
+                return attr(*a, **k)
+            return wrapped
+        return attr
+
+
+def test_invalid_ids_never_reach_a_query(client: TestClient, site: Site) -> None:
+    sign_in(client, "carl")
+    spy = RecordingQueries(site.store)
+    deps = client.app.state.deps  # type: ignore[attr-defined]
+    deps.queries = deps.actions = spy
+    for path in ("/wheels/a'b", "/wheels/%3Cx%3E", "/api/wheels/..%2Fx", "/alerts/a%20b",
+                 "/scans/x'y/heatmap.png"):
+        assert client.get(path).status_code == 404
+    assert spy.calls == []
+    assert client.get("/wheels/NO-SUCH").status_code == 404 and spy.calls == ["wheel"]
