@@ -28,13 +28,19 @@ TEST_PLAN: dict[str, tuple[int, int]] = {
 
 
 def build_sets(work: Path, seed: int = 100, n_good: int = 150, n_bad: int = 10,
-               plan: dict[str, tuple[int, int]] | None = None, size_mix: float = 0.5) -> None:
-    """Write ``work/train`` (one camera) and ``work/test/<camera>`` unless present."""
+               plan: dict[str, tuple[int, int]] | None = None, size_mix: float = 0.5,
+               test: str = "test", harsh: bool = False) -> None:
+    """Write ``work/train`` (one camera) and ``work/<test>/<camera>`` unless present.
+
+    ``harsh`` / ``size_mix`` shape the test set only (the training set stays typical).
+    """
     if not (work / "train" / "labels.csv").exists():
-        make_dataset(work / "train", n_good, n_bad, TRAIN_CAMERA, seed, size_mix)
+        make_dataset(work / "train", n_good, n_bad, TRAIN_CAMERA, seed, 0.5)
+    offset = 1000 if test == "test" else 2000 + 7 * len(test)
     for i, (name, (g, b)) in enumerate((plan or TEST_PLAN).items()):
-        if not (work / "test" / name / "labels.csv").exists():
-            make_dataset(work / "test" / name, g, b, name, seed + 1000 + i, size_mix)
+        if not (work / test / name / "labels.csv").exists():
+            make_dataset(work / test / name, g, b, name, seed + offset + i, size_mix,
+                         harsh=harsh)
 
 
 def run(cmd: list[str], log: Path) -> subprocess.CompletedProcess[str]:
@@ -56,10 +62,10 @@ def train(work: Path, seed: int = 0) -> Path:
     return out
 
 
-def score(model: Path, work: Path, tag: str) -> list[dict[str, Any]]:
+def score(model: Path, work: Path, tag: str, test: str = "test") -> list[dict[str, Any]]:
     """``wheel-model score`` per test camera; rows = score line + truth."""
     rows: list[dict[str, Any]] = []
-    for cam_dir in sorted((work / "test").iterdir()):
+    for cam_dir in sorted((work / test).iterdir()):
         truth = {r["file"]: r for r in json.loads((cam_dir / "truth.json").read_text())}
         cal = json.loads((cam_dir / "camera.json").read_text())["calibration"]
         files = [str(cam_dir / f) for f in sorted(truth)]
@@ -76,10 +82,10 @@ def score(model: Path, work: Path, tag: str) -> list[dict[str, Any]]:
     return rows
 
 
-def product_evaluate(model: Path, work: Path, tag: str) -> dict[str, Any]:
+def product_evaluate(model: Path, work: Path, tag: str, test: str = "test") -> dict[str, Any]:
     """The product's own ``wheel-model evaluate`` per camera (metrics JSON each)."""
     out: dict[str, Any] = {}
-    for cam_dir in sorted((work / "test").iterdir()):
+    for cam_dir in sorted((work / test).iterdir()):
         cal = json.loads((cam_dir / "camera.json").read_text())["calibration"]
         dest = work / f"eval_{tag}_{cam_dir.name}.json"
         res = run([str(BIN / "wheel-model"), "evaluate", "--model", str(model), "--data",
@@ -99,15 +105,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", action="append", default=[], help="extra model dir(s) to score")
     ap.add_argument("--skip-train", action="store_true")
     ap.add_argument("--product-evaluate", action="store_true")
+    ap.add_argument("--test", default="test", help="test set folder name under WORK")
+    ap.add_argument("--harsh", action="store_true", help="benign variation at range tops")
+    ap.add_argument("--size-mix", type=float, default=0.5, help="share of small-end defects")
     a = ap.parse_args(argv)
-    build_sets(a.work)
+    build_sets(a.work, size_mix=a.size_mix, test=a.test, harsh=a.harsh)
     models = [] if a.skip_train else [("trained", train(a.work))]
     models += [(Path(m).name, Path(m)) for m in a.model]
     for tag, model in models:
-        rows = score(model, a.work, tag)
+        tag = f"{tag}_{a.test}"
+        rows = score(model, a.work, tag, a.test)
         report = summarise(rows)
         if a.product_evaluate:
-            report["product_evaluate"] = product_evaluate(model, a.work, tag)
+            report["product_evaluate"] = product_evaluate(model, a.work, tag, a.test)
         (a.work / f"report_{tag}.json").write_text(json.dumps(report, indent=1))
         print(tag, json.dumps(report["overall"]))
     return 0

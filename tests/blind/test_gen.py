@@ -121,3 +121,14 @@ def test_benign_dropouts_at_most_two_percent(small_set: tuple[Path, list[dict]])
         tread_cols = seen > 0.9
         assert tread_cols.sum() > 0.5 * rec["wheel"]["tread_mm"] / cam.mm_per_col
         assert float(np.mean(~np.isfinite(h[:, tread_cols]))) <= 0.02
+
+
+def test_harsh_wheels_stay_inside_wheels_md() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        w = sample_wheel(rng, (150.0, 360.0), (50.0, 110.0), harsh=True)
+        for key, (lo, hi) in WHEEL_RANGES.items():
+            if hasattr(w, key):
+                assert _in(getattr(w, key), lo, hi), key
+        assert w.runout_mm >= 0.3 and w.noise_mm >= 0.065 and w.dropout_frac >= 0.015
+        assert all(_in(s[2], 0.0, 0.15) for s in w.seams)

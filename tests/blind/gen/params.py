@@ -67,16 +67,32 @@ def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(rng.uniform(lo, hi))
 
 
+def _harsh(w: WheelParams, rng: np.random.Generator) -> WheelParams:
+    """Benign variation pushed to the top quarter of every WHEELS.md range."""
+    w.runout_mm, w.wear_mm = _u(rng, 0.3, 0.4), _u(rng, 1.1, 1.5)
+    w.noise_mm, w.dropout_frac = _u(rng, 0.065, 0.08), _u(rng, 0.015, 0.019)
+    w.jitter, w.crown_mm = _u(rng, 0.03, 0.05), _u(rng, 1.2, 1.5)
+    w.seams = [(str(rng.choice(["circ", "axial"])), _u(rng, 0.0, 1.0), _u(rng, 0.11, 0.14),
+                _u(rng, 0.3, 1.0)) for _ in range(int(rng.integers(1, 4)))]
+    w.heat_bands = [(_u(rng, 0.05, 0.95), _u(rng, 2.0, 15.0), float(rng.choice([0.7, 1.35])))
+                    for _ in range(int(rng.integers(2, 5)))]
+    w.dust_specks = int(rng.integers(60, 150))
+    return w
+
+
 def sample_wheel(rng: np.random.Generator, diameter: tuple[float, float],
-                 tread: tuple[float, float]) -> WheelParams:
-    """Draw a good wheel inside WHEELS.md's ranges (diameter/tread limited by the camera)."""
+                 tread: tuple[float, float], harsh: bool = False) -> WheelParams:
+    """Draw a good wheel inside WHEELS.md's ranges (diameter/tread limited by the camera).
+
+    ``harsh``: benign variation from the top quarter of its ranges (stress test).
+    """
     lobes = [(1, _u(rng, 0.2, 1.0), _u(rng, 0, 2 * np.pi))]
     lobes += [(k, _u(rng, 0.0, 0.5), _u(rng, 0, 2 * np.pi)) for k in (2, 3) if rng.random() < 0.8]
     bands = [(_u(rng, 0.05, 0.95), _u(rng, 2.0, 15.0), _u(rng, 0.75, 1.3))
              for _ in range(int(rng.integers(0, 4)))]
     seams = [(str(rng.choice(["circ", "axial"])), _u(rng, 0.0, 1.0), _u(rng, 0.02, 0.14),
               _u(rng, 0.3, 1.0)) for _ in range(int(rng.integers(0, 3)))]
-    return WheelParams(
+    w = WheelParams(
         diameter_mm=_u(rng, *diameter), tread_mm=_u(rng, *tread),
         intensity=_u(rng, *WHEEL_RANGES["intensity"]), crown_mm=_u(rng, 0.2, 1.5),
         crown_power=_u(rng, 2.0, 4.0), chamfer_mm=_u(rng, 1.5, 4.0),
@@ -87,6 +103,7 @@ def sample_wheel(rng: np.random.Generator, diameter: tuple[float, float],
         lateral_wobble_mm=_u(rng, 0.0, 0.3), heat_bands=bands, seams=seams,
         dust_specks=int(rng.integers(0, 80)),
     )
+    return _harsh(w, rng) if harsh else w
 
 
 def sample_defect_params(rng: np.random.Generator, kind: str, small: bool) -> dict[str, float]:
