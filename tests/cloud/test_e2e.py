@@ -209,3 +209,31 @@ def test_sigkill_mid_file_and_restart(site: tuple[SiteConfig, Path], tmp_path: P
     assert count(sessions, Scan) == 2 and count(sessions, Score) == 2
     rows = b.build_warehouse(cfg).query("SELECT file_id FROM {ds}.v_wheel_scores")
     assert sorted(r["file_id"] for r in rows) == sorted([fid_a, fid_b])
+
+
+def test_two_worker_processes_share_everything(site: tuple[SiteConfig, Path], tmp_path: Path,
+                                               sample: tuple[bytes, dict[str, Any]]) -> None:
+    """Two OS processes on the same subscriptions, database, blob store and warehouse
+    (for the embedded set: one SQLite file, one DuckDB file, one queue file)."""
+    cfg, path = site
+    cam = cfg.cameras[1]
+    made = [edge_messages(tmp_path, *sample, cam.id, f"W0{i}", n=i, chunk_bytes=6000)
+            for i in range(1, 7)]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.cloud.e2e", str(path), f"p{i}"],
+                              env=env, cwd=REPO) for i in range(2)]
+    try:
+        publish_all(cfg, [(cam.topic, d, a) for _, chunks in made for d, a in chunks])
+        _, sessions = b.build_db(cfg)
+        tracker = b.tracker(sessions, b.utc_now)
+        assert wait_for(lambda: all((f := tracker.get(fid)) is not None and f.state == "written"
+                                    for fid, _ in made), timeout=180)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        codes = [p.wait(timeout=60) for p in procs]
+    assert codes == [0, 0]
+    assert [blob_count(cfg, fid) for fid, _ in made] == [2] * 6
+    assert count(sessions, Scan) == 6 and count(sessions, Score) == 6
+    rows = b.build_warehouse(cfg).query("SELECT file_id FROM {ds}.v_wheel_scores")
+    assert sorted(r["file_id"] for r in rows) == sorted(fid for fid, _ in made)
