@@ -55,7 +55,7 @@ def build_transport(cfg: SiteConfig) -> Transport:
 
         client = build_pubsub_publisher(cfg)
         return PubsubTransport(client, cfg.transport.project,
-                               confirm_timeout_s=cfg.edge.pubsub.publish_timeout_s + 5)
+                               confirm_timeout_s=cfg.edge.pubsub.confirm_timeout_s)
     from edge.transport.local import LocalTransport
     from schemas.localqueue import LocalQueue
 

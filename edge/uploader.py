@@ -9,9 +9,7 @@ id); a failed publish backs off exponentially and blocks only that camera.
 
 from __future__ import annotations
 
-import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -20,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from edge.bundle import Bundle, ChunkContext, chunk_messages, make_bundle
+from edge.bundle import make_bundle
 from edge.files import apply_retention, free_mb, quarantine_files
+from edge.publishing import UNASSIGNED, UNKNOWN_TRAIN, Publisher
 from edge.rfid import RfidLog
 from edge.runs import PassCloser, build_manifest
 from edge.scanfiles import FolderState, capture_time
@@ -38,8 +37,8 @@ from schemas.messages import (
 )
 
 log = logging.getLogger(__name__)
-UNASSIGNED = "unassigned"
-UNKNOWN_TRAIN = "unknown"
+__all__ = ["UNASSIGNED", "UNKNOWN_TRAIN", "Converted", "Converter", "Uploader"]
+MAX_CONVERT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,7 @@ class Uploader:
         self.work_dir = cfg.path(cfg.edge.work_dir)
         self.known: set[tuple[str, str]] = set()  # stems seen at the last rescan
         self.next_prune = 0.0
-        self.retry_at: dict[str, float] = {}
-        self.failures: dict[str, int] = {}
+        self.publisher = Publisher(cfg, tracker, transport, clock)
         self.topics_ready = False
         self.accepting = True
         self.next_heartbeat = 0.0
@@ -93,8 +91,8 @@ class Uploader:
         self.report_runs()
         if self.topics_ready:
             for cam in self.folders:
-                self.publish_camera(cam)
-            self.flush_outbox()
+                self.publisher.publish_camera(cam)
+            self.publisher.flush_outbox()
         self.clean_confirmed()
         if now >= self.next_heartbeat:
             self.heartbeat()
@@ -113,6 +111,11 @@ class Uploader:
                 log.exception("uploader step failed; retrying")
             self.wake.wait(self._wait_s())
             self.wake.clear()
+
+    @property
+    def retry_at(self) -> dict[str, float]:
+        """When each backing-off camera (or ``events``) may publish again."""
+        return self.publisher.retry_at
 
     def _wait_s(self) -> float:
         waits = [self.cfg.edge.rescan_s, self.next_heartbeat - self.clock()]
@@ -160,10 +163,17 @@ class Uploader:
                 self.quarantine(row, exc.reason)
             except FileNotFoundError as exc:
                 self.quarantine(row, f"source file vanished before conversion: {exc}")
-            except OSError as exc:
+            except OSError as exc:  # disk full, permissions: retry later, keep the scan
                 log.error("cannot convert %s: %s", row.key, exc)
                 self.tracker.note_error(row.camera, f"convert {row.stem}: {exc}", row.key)
                 return
+            except Exception as exc:  # a bug or a contract break: other files go on
+                log.exception("conversion of %s failed", row.key)
+                if row.attempts + 1 >= MAX_CONVERT_ATTEMPTS:
+                    self.quarantine(row, f"conversion failed {MAX_CONVERT_ATTEMPTS} times: "
+                                         f"{type(exc).__name__}: {exc}")
+                else:
+                    self.tracker.note_error(row.camera, f"convert {row.stem}: {exc}", row.key)
 
     def _convert(self, row: FileRow) -> None:
         out_dir = self.work_dir / row.camera
@@ -206,88 +216,6 @@ class Uploader:
             if manifest is not None:
                 self._enqueue_event(manifest, run_id=run["run_id"])
 
-    # -- publishing -----------------------------------------------------------------
-    def _backoff(self, what: str, exc: TransportError) -> float:
-        n = self.failures.get(what, 0) + 1
-        self.failures[what] = n
-        base = self.cfg.edge.retry_initial_s * 2 ** min(n - 1, 20)
-        delay = min(self.cfg.edge.retry_max_s, base) * random.uniform(0.8, 1.2)
-        if not exc.retryable:
-            delay = self.cfg.edge.retry_max_s
-        self.retry_at[what] = self.clock() + delay
-        log.warning("%s: %s; retry in %.1f s (attempt %d)", what, exc, delay, n)
-        return delay
-
-    def _due(self, what: str) -> bool:
-        return self.clock() >= self.retry_at.get(what, 0.0)
-
-    def _ok(self, what: str) -> None:
-        self.failures.pop(what, None)
-        self.retry_at.pop(what, None)
-
-    def publish_camera(self, camera: str) -> int:
-        """Publish this camera's converted files in capture order; stop at the first gap.
-
-        Up to ``edge.publish_window_files`` files (``publish_window_bytes``) go out in one
-        call (pipelined: the Pub/Sub client batches them, the local queue commits them in
-        one transaction), then each file's confirmation is recorded.
-        """
-        if not self._due(camera):
-            return 0
-        topic = self.cfg.camera(camera).topic
-        edge = self.cfg.edge
-        sent, window, size = 0, [], 0
-        for row in self.tracker.files(
-                "camera = ? AND state IN ('discovered','converted','published')", (camera,)):
-            if row.state == "discovered":
-                break  # strict order: wait until the older scan is converted
-            window.append(row)
-            size += row.payload_bytes or 0
-            if len(window) >= edge.publish_window_files or size >= edge.publish_window_bytes:
-                if not self._publish_window(window, topic):
-                    return sent
-                sent, window, size = sent + len(window), [], 0
-        if window and self._publish_window(window, topic):
-            sent += len(window)
-        return sent
-
-    def _publish_window(self, rows: list[FileRow], topic: str) -> bool:
-        camera = rows[0].camera
-        plans = [self._messages(row) for row in rows]
-        try:
-            ids = self.transport.publish(topic, [m for _, _, msgs in plans for m in msgs],
-                                         ordering_key=camera)
-        except TransportError as exc:
-            delay = self._backoff(camera, exc)
-            self.tracker.note_error(camera, f"publish {rows[0].stem}: {exc}", rows[0].key,
-                                    self.clock() + delay)
-            return False
-        self._ok(camera)
-        pos = 0
-        for row, (done, todo, _) in zip(rows, plans, strict=True):
-            for i in todo:
-                done[i] = ids[pos]
-                pos += 1
-            now = time.time()
-            self.tracker.set_state(row.key, "published", f"message ids {done}",
-                                   message_ids=json.dumps(done), published_at=now)
-            self.tracker.set_state(row.key, "confirmed", f"{len(done)} chunk(s) confirmed",
-                                   confirmed_at=now, last_error=None)
-        return True
-
-    def _messages(self, row: FileRow) -> tuple[list[str], list[int], list[OutMessage]]:
-        """(message ids so far, chunk indexes to send, their messages) of one file."""
-        assert row.bundle_path is not None and row.file_id is not None
-        assert row.sha256 is not None and row.payload_bytes and row.raw_bytes
-        count = row.chunk_count or 1
-        done = list(row.message_ids) + [""] * (count - len(row.message_ids))
-        todo = [i for i in range(count) if not done[i]]
-        bundle = Bundle(row.bundle_path, row.sha256, row.payload_bytes, row.raw_bytes)
-        ctx = ChunkContext(self.cfg.site_id, row.camera, row.file_id,
-                           row.wheel_id or UNASSIGNED, row.train_id or UNKNOWN_TRAIN,
-                           row.run_id or "none", row.capture_time)
-        return done, todo, chunk_messages(bundle, ctx, self.cfg.edge.chunk_bytes, todo)
-
     def clean_confirmed(self) -> None:
         """Apply the retention setting to every confirmed file, then mark it cleaned."""
         for row in self.tracker.files("state = 'confirmed'"):
@@ -296,20 +224,6 @@ class Uploader:
                             self.cfg.edge.retention, self.cfg.path(self.cfg.edge.archive_dir)
                             / row.camera)
             self.tracker.set_state(row.key, "cleaned", f"retention {self.cfg.edge.retention}")
-
-    def flush_outbox(self) -> None:
-        """Publish queued events (manifests, quarantine events) in order."""
-        if not self._due("events"):
-            return
-        for ev in self.tracker.outbox_pending():
-            try:
-                [mid] = self.transport.publish(ev["topic"], [OutMessage(
-                    bytes(ev["data"]), dict(json.loads(ev["attributes"])))])
-            except TransportError as exc:
-                self._backoff("events", exc)
-                return
-            self._ok("events")
-            self.tracker.outbox_sent(ev["id"], mid)
 
     # -- health ---------------------------------------------------------------------
     def check_disk(self) -> int:
@@ -331,7 +245,14 @@ class Uploader:
         return free
 
     def heartbeat(self) -> None:
-        """Send a heartbeat now (best effort: a missed heartbeat is itself the signal)."""
+        """Send a heartbeat now (best effort: a missed heartbeat is itself the signal).
+
+        Skipped while a publish is backing off: the link is known to be down, and a
+        heartbeat would only queue up (and block) behind it.
+        """
+        if self.retry_at:
+            log.info("heartbeat skipped: transport backing off")
+            return
         status = self.tracker.status()
         last = {}
         for cam in self.folders:

@@ -24,6 +24,11 @@ class PubsubPublisherConfig(Section):
     flow_max_messages: int = Field(default=200, ge=1)
     flow_max_bytes: int = Field(default=64_000_000, ge=10_000_000)
     publish_timeout_s: float = Field(default=60.0, gt=0, description="per publish attempt")
+    confirm_timeout_s: float = Field(
+        default=30.0, gt=0,
+        description="how long the uploader waits for message ids before backing off (the "
+        "client keeps retrying in-flight messages; they are not published twice)",
+    )
 
 
 class EdgeConfig(Section):

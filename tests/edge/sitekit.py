@@ -23,8 +23,13 @@ def site_toml(transport: dict[str, Any] | None = None, edge: dict[str, Any] | No
     tr = {"kind": "local", "local_path": "state/queue.sqlite"}
     tr.update(transport or {})
 
+    def value(v: Any) -> str:
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
+        return json.dumps(v)
+
     def table(d: dict[str, Any]) -> str:
-        return "\n".join(f"{k} = {json.dumps(v)}" for k, v in d.items())
+        return "\n".join(f"{k} = {value(v)}" for k, v in d.items())
 
     lines = ['site_id = "test-site"']
     for i, side in ((1, "left"), (2, "right")):
@@ -56,10 +61,22 @@ def pass_start(n: int) -> datetime:
     return T0 + timedelta(minutes=5 * n)
 
 
-def run_until_idle(uploader: Any, max_steps: int = 200, settle: int = 2) -> int:
-    """Step the uploader until nothing is left to publish (``settle`` quiet steps)."""
+def run_until_idle(uploader: Any, max_steps: int = 200, settle: int = 2,
+                   budget_s: float | None = None, pause_s: float = 0.0) -> int:
+    """Step the uploader until nothing is left to publish (``settle`` quiet steps).
+
+    With ``budget_s``, keep stepping (``pause_s`` apart) until that much time passed
+    instead of stopping after ``max_steps``.
+    """
+    import time
+
     quiet = 0
-    for n in range(1, max_steps + 1):
+    end = time.monotonic() + budget_s if budget_s is not None else None
+    n = 0
+    while (n < max_steps) if end is None else (time.monotonic() < end):
+        n += 1
+        if pause_s:
+            time.sleep(pause_s)
         uploader.step()
         busy = uploader.tracker.query(
             "SELECT COUNT(*) FROM files WHERE state IN ('converted','published','confirmed')"

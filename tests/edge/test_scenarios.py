@@ -171,3 +171,43 @@ def test_disk_low_stops_accepting_work(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr("edge.uploader.free_mb", lambda _p: 10_000)
     run_until_idle(uploader)
     assert sum(s["states"]["cleaned"] for s in uploader.tracker.status().values()) == 8
+
+
+def test_converter_bug_quarantines_after_retries_and_others_go_on(tmp_path: Path) -> None:
+    from edge.bootstrap import build_converter
+
+    _, cfg = make_site(tmp_path)
+    SiteSimulator.from_config(cfg, seed=4, width=200).run_pass("T1", pass_start(0))
+    real = build_converter(cfg)
+    victim: list[str] = []
+
+    def converter(row: Any, out_dir: Path) -> Any:
+        if row.wheel_id == "T1-L02":
+            victim.append(row.key)
+            raise RuntimeError("converter bug")
+        return real(row, out_dir)
+
+    uploader = build_uploader(cfg, converter=converter)
+    run_until_idle(uploader)
+    status = uploader.tracker.status()
+    assert len(victim) == 3  # tried 3 times, then quarantined
+    assert status["Cam_01"]["states"]["quarantined"] == 1
+    assert status["Cam_01"]["states"]["cleaned"] == 3 and status["Cam_02"]["states"]["cleaned"] == 4
+
+
+def test_lost_bundle_is_converted_again(tmp_path: Path) -> None:
+    _, cfg = make_site(tmp_path)
+    SiteSimulator.from_config(cfg, seed=4, width=200).run_pass("T1", pass_start(0))
+    queue = LocalQueue(cfg.path(cfg.transport.local_path))
+    flaky = FlakyTransport(LocalTransport(queue))
+    flaky.down = True
+    uploader = build_uploader(cfg, transport=flaky)
+    uploader.step()
+    lost = uploader.tracker.files("state = 'converted'")[0]
+    assert lost.bundle_path is not None
+    lost.bundle_path.unlink()
+    flaky.down = False
+    uploader.retry_at.clear()
+    run_until_idle(uploader)
+    assert len(_delivered(queue)) == 8
+    assert any("bundle lost" in (d or "") for _, _, d in uploader.tracker.history(lost.key))
