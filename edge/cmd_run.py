@@ -77,6 +77,7 @@ def _loop(uploader: object, args: argparse.Namespace, stop: threading.Event) -> 
 def run(args: argparse.Namespace) -> int:
     """Start the uploader and loop until stopped."""
     from edge.bootstrap import build_uploader
+    from edge.instance import InstanceLock
     from edge.watcher import FolderWatcher
     from schemas.config import load_config
     from schemas.errors import ConfigError, WheelWatchError
@@ -86,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"wheel-edge: {args.config}: {exc}", file=sys.stderr)
         return 2
+    lock = InstanceLock(cfg.path(cfg.edge.tracker_path).with_suffix(".lock"))
     try:
+        lock.acquire()
         uploader = build_uploader(cfg)
     except WheelWatchError as exc:
         print(f"wheel-edge: cannot start: {exc}", file=sys.stderr)
@@ -103,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     if args.once:
         uploader.step()
         print(progress_line(uploader))
+        lock.release()
         return 0
     watcher = FolderWatcher([cfg.path(c.folder) for c in cfg.cameras], uploader.wake)
     watcher.start()
@@ -111,5 +115,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         watcher.stop()
         uploader.transport.close()
+        lock.release()
     print(f"[edge] stopped: {progress_line(uploader)}", file=sys.stderr)
     return 0

@@ -52,3 +52,32 @@ def test_run_once_then_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "Cam_01: discovered=0" in out and "cleaned=4" in out and "backlog=0" in out
     assert main(["status", "--config", str(config), "--json"]) == 0
     assert '"cleaned": 4' in capsys.readouterr().out
+
+
+def test_second_uploader_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from edge.instance import InstanceLock
+
+    config, cfg = make_site(tmp_path)
+    held = InstanceLock(cfg.path(cfg.edge.tracker_path).with_suffix(".lock"))
+    held.acquire()
+    try:
+        assert main(["run", "--config", str(config), "--once"]) == 1
+        assert "another uploader" in capsys.readouterr().err
+    finally:
+        held.release()
+    assert main(["run", "--config", str(config), "--once"]) == 0
+
+
+def test_edge_never_imports_tensorflow_or_cloud() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, edge.cli, edge.cmd_run, edge.cmd_status, edge.cmd_validate, "
+        "edge.bootstrap, edge.uploader, edge.transport.local, edge.transport.pubsub\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'cloud',"
+        " 'models')]\nprint(bad)\nsys.exit(1 if bad else 0)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
