@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from cloud.dashboard.auth import SessionSigner, User, UserStore, csrf_ok
 from cloud.dashboard.ports import DashboardActions, DashboardQueries, ScanImages
+from schemas.config.alerts import SeverityConfig
 from schemas.config.dashboard import DashboardConfig
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class DashboardDeps:
     cfg: DashboardConfig
     site: str
     threshold: float = 70.0
+    severity: SeverityConfig | None = None  # the alerts' bands (default: their defaults)
 
 
 class LoginThrottle:

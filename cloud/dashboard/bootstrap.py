@@ -78,4 +78,5 @@ def build_deps(cfg: SiteConfig, environ: Mapping[str, str] | None = None) -> Das
                                           cfg.site_id))
     return DashboardDeps(queries=store, actions=store, images=_images(cfg, trends), users=users,
                          signer=SessionSigner(secret, dcfg.session_max_age_s), cfg=dcfg,
-                         site=cfg.site_id, threshold=cfg.alerts.threshold)
+                         site=cfg.site_id, threshold=cfg.alerts.threshold,
+                         severity=cfg.alerts.severity)

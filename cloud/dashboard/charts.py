@@ -11,6 +11,7 @@ from datetime import UTC
 from typing import Any
 
 from cloud.dashboard.ports import DayCount, Heatmap, Replacement, WheelDay, WheelRun
+from schemas.config.alerts import SeverityConfig
 
 Figure = dict[str, Any]
 
@@ -19,15 +20,17 @@ _SCALE = [[0.0, "#8e0013"], [0.5, "#d7301f"], [0.69, "#fc8d59"], [0.7, "#fee090"
           [0.85, "#91bfdb"], [1.0, "#2c7bb6"]]
 
 
-def severity(score: float, threshold: float) -> str:
-    """Severity band of a score: ok, watch, inspect (under threshold) or stop."""
-    if score >= threshold + 15:
+def severity(score: float, defect: str, threshold: float,
+             bands: SeverityConfig | None = None) -> str:
+    """Colour class of a score: ok, near (within 10 above the threshold), or under the
+    threshold the alerting service's own severity (watch, inspect, stop)."""
+    if score >= threshold + 10:
         return "ok"
     if score >= threshold:
-        return "watch"
-    if score >= threshold - 20:
-        return "inspect"
-    return "stop"
+        return "near"
+    from cloud.alerts.severity import wheel_severity
+
+    return wheel_severity(score, defect, bands or SeverityConfig()).name.lower()
 
 
 def _layout(title: str, **extra: Any) -> dict[str, Any]:

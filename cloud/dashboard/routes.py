@@ -60,7 +60,8 @@ def _render(request: Request, name: str, ctx: dict[str, Any], status: int = 200)
     deps = _deps(request)
     base = {"user": current_user(request), "csrf": getattr(request.state, "csrf", ""),
             "site": deps.site, "threshold": deps.threshold,
-            "severity": lambda s: charts.severity(s, deps.threshold)}
+            "severity": lambda score, defect="none": charts.severity(
+                score, defect, deps.threshold, deps.severity)}
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
         request, name, {**base, **ctx}, status_code=status)
 

@@ -122,3 +122,16 @@ def test_security_headers_and_local_plotly(client: TestClient) -> None:
     csp = page.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert page.headers["x-frame-options"] == "DENY"
+
+
+def test_tile_colours_follow_the_alerting_severity_bands() -> None:
+    from cloud.dashboard.charts import severity
+    from schemas.config.alerts import SeverityConfig
+
+    bands = SeverityConfig(stop_below=30, inspect_below=50)
+    assert severity(95, "none", 70, bands) == "ok"
+    assert severity(75, "none", 70, bands) == "near"
+    assert severity(65, "other", 70, bands) == "watch"
+    assert severity(65, "crack", 70, bands) == "inspect"  # the defect's floor
+    assert severity(45, "none", 70, bands) == "inspect"
+    assert severity(20, "none", 70, bands) == "stop"
