@@ -126,7 +126,7 @@ bq_dataset = {_q(b.dataset)}
 # model_dir = "models/my-model"  # default: the model shipped in models/default
 
 [cloud.monitor]
-interval_s = 5                 # missing-file sweep
+interval_s = 30                # sweep: files past their deadline, silent sources
 file_timeout_s = 120           # after a manifest, how long a published file may take
 heartbeat_timeout_s = 120
 

@@ -163,14 +163,16 @@ def _minutes(seconds: float) -> str:
 
 def _bad_lines(rep: DemoReport) -> list[str]:
     worst: dict[str, ScoreRow] = {}
-    count: Counter[str] = Counter()
+    kinds: dict[str, list[str]] = {}
     for r in rep.bad_scans():
-        count[r.wheel_id] += 1
         worst.setdefault(r.wheel_id, r)
+        if r.defect not in kinds.setdefault(r.wheel_id, []):
+            kinds[r.wheel_id].append(r.defect)
     lines = [f"  wheels under {THRESHOLD:.0f}: {len(worst)} wheels ({len(rep.bad_scans())} scans)"]
     for w, r in worst.items():
+        n = sum(x.wheel_id == w for x in rep.bad_scans())
         lines.append(f"    {w:<8} {r.camera} pos {r.position or '?':>2}  score {r.score:5.1f}  "
-                     f"{r.defect} {_loc(r)}  ({count[w]} of its passes)")
+                     f"{'/'.join(kinds[w])} {_loc(r)}  (under {THRESHOLD:.0f} in {n} passes)")
     return lines
 
 
