@@ -157,7 +157,10 @@ class Scorer:
         return self.score(data.arrays, meta.traits, meta.calibration)
 
     def _location(self, prep: Prepared, kind: str) -> Location:
-        det = prep.features.detections[_DETECTOR[kind]]
+        dets = prep.features.detections
+        det = dets[_DETECTOR[kind]]
+        if kind == "crack" and dets["crack_low"].z > det.z:
+            det = dets["crack_low"]
         g = prep.grid
         row = int(np.clip(det.row, 0, g.line_of_row.size - 1))
         col = int(np.clip(det.col, 0, g.col_of_col.size - 1))

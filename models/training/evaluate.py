@@ -67,6 +67,10 @@ def metrics(rows: Sequence[Scored], fa: float = 0.01) -> dict[str, Any]:
     }
     out["recall_at_70"] = out["confusion_at_70"]["tp"] / max(1, int(bad.size))
     out["false_alarm_at_70"] = out["confusion_at_70"]["fp"] / max(1, int(good.size))
+    typed = [r for r in rows if r.label == 1 and r.truth and r.defect != "none"]
+    out["class_accuracy_flagged"] = (
+        float(np.mean([r.defect in {k for k, _ in r.truth} for r in typed])) if typed
+        else float("nan"))
     groups: dict[str, list[float]] = defaultdict(list)
     for r in rows:
         for kind, size in r.truth:
