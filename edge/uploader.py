@@ -39,6 +39,8 @@ from schemas.messages import (
 log = logging.getLogger(__name__)
 __all__ = ["UNASSIGNED", "UNKNOWN_TRAIN", "Converted", "Converter", "Uploader"]
 MAX_CONVERT_ATTEMPTS = 3
+CONVERT_BATCH = 4  # scans converted between two publish rounds
+CONVERT_ROUNDS = 25  # rounds per step (then the loop rescans the folders)
 
 
 @dataclass(frozen=True)
@@ -86,14 +88,16 @@ class Uploader:
         self.discover(now)
         self.closer.close_ready(now)
         self.check_disk()
-        if self.accepting:
-            self.convert_ready()
-        self.report_runs()
-        if self.topics_ready:
-            for cam in self.folders:
-                self.publisher.publish_camera(cam)
-            self.publisher.flush_outbox()
-        self.clean_confirmed()
+        for _ in range(CONVERT_ROUNDS):  # convert a few, publish them, repeat: low latency
+            converted = self.convert_ready(limit=CONVERT_BATCH) if self.accepting else 0
+            self.report_runs()
+            if self.topics_ready:
+                for cam in self.folders:
+                    self.publisher.publish_camera(cam)
+                self.publisher.flush_outbox()
+            self.clean_confirmed()
+            if not converted:
+                break
         if now >= self.next_heartbeat:
             self.heartbeat()
             self.next_heartbeat = now + self.cfg.edge.heartbeat_s
@@ -154,9 +158,13 @@ class Uploader:
         self.known = present  # bounded by what the folders hold
         return new
 
-    def convert_ready(self, limit: int = 50) -> None:
-        """Convert and bundle mapped scans, oldest first."""
-        for row in self.tracker.files("state = 'discovered' AND run_id IS NOT NULL")[:limit]:
+    def convert_ready(self, limit: int = 50) -> int:
+        """Convert and bundle mapped scans, oldest first; returns how many were done."""
+        rows = self.tracker.files("state = 'discovered' AND run_id IS NOT NULL"
+                                  " AND next_attempt <= ?", (self.clock(),))[:limit]
+        done = 0
+        for row in rows:
+            done += 1
             try:
                 self._convert(row)
             except ScanFormatError as exc:
@@ -166,14 +174,18 @@ class Uploader:
             except OSError as exc:  # disk full, permissions: retry later, keep the scan
                 log.error("cannot convert %s: %s", row.key, exc)
                 self.tracker.note_error(row.camera, f"convert {row.stem}: {exc}", row.key)
-                return
+                return 0
             except Exception as exc:  # a bug or a contract break: other files go on
                 log.exception("conversion of %s failed", row.key)
                 if row.attempts + 1 >= MAX_CONVERT_ATTEMPTS:
                     self.quarantine(row, f"conversion failed {MAX_CONVERT_ATTEMPTS} times: "
                                          f"{type(exc).__name__}: {exc}")
                 else:
-                    self.tracker.note_error(row.camera, f"convert {row.stem}: {exc}", row.key)
+                    retry = self.cfg.edge.retry_initial_s * 2 ** row.attempts
+                    self.tracker.note_error(row.camera, f"convert {row.stem}: {exc}", row.key,
+                                            next_attempt=self.clock() + retry)
+                done -= 1
+        return done
 
     def _convert(self, row: FileRow) -> None:
         out_dir = self.work_dir / row.camera
