@@ -211,3 +211,35 @@ def test_lost_bundle_is_converted_again(tmp_path: Path) -> None:
     run_until_idle(uploader)
     assert len(_delivered(queue)) == 8
     assert any("bundle lost" in (d or "") for _, _, d in uploader.tracker.history(lost.key))
+
+
+def test_heartbeats_and_orphans(tmp_path: Path) -> None:
+    import os
+    import time as _time
+
+    _, cfg = make_site(tmp_path, edge={"heartbeat_s": 0.01, "orphan_s": 60.0})
+    lone = tmp_path / "Cam_01" / "Cam_01_20261127_140000_000.dat"
+    lone.parent.mkdir(parents=True)
+    lone.write_bytes(b"half a pair")
+    old = _time.time() - 3600
+    os.utime(lone, (old, old))
+    queue = LocalQueue(cfg.path(cfg.transport.local_path))
+    flaky = FlakyTransport(LocalTransport(queue))
+    uploader = build_uploader(cfg, transport=flaky)
+    uploader.step()
+    _time.sleep(0.02)
+    uploader.step()
+    events = _events(queue)
+    beats = [e for e in events if e.kind == "heartbeat"]
+    assert len(beats) == 2 and beats[0].backlog == {"Cam_01": 0, "Cam_02": 0}
+    assert beats[0].free_disk_mb is not None and beats[0].free_disk_mb > 0
+    [orphan] = [e for e in events if e.kind == "quarantine"]
+    assert orphan.files == [lone.name] and "no matching .xml" in orphan.reason
+    assert not lone.exists() and (tmp_path / "quarantine" / "Cam_01" / lone.name).exists()
+    flaky.down = True
+    SiteSimulator.from_config(cfg, seed=4, width=200).run_pass("T1", pass_start(0))
+    for _ in range(3):
+        _time.sleep(0.02)
+        uploader.step()
+    flaky.down = False
+    assert [e for e in _events(queue) if e.kind == "heartbeat"] == []  # skipped while down
