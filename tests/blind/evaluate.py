@@ -29,18 +29,18 @@ TEST_PLAN: dict[str, tuple[int, int]] = {
 
 def build_sets(work: Path, seed: int = 100, n_good: int = 150, n_bad: int = 10,
                plan: dict[str, tuple[int, int]] | None = None, size_mix: float = 0.5,
-               test: str = "test", harsh: bool = False) -> None:
+               test: str = "test", harsh: bool = False, wobble_mm: float = 0.3) -> None:
     """Write ``work/train`` (one camera) and ``work/<test>/<camera>`` unless present.
 
     ``harsh`` / ``size_mix`` shape the test set only (the training set stays typical).
     """
     if not (work / "train" / "labels.csv").exists():
         make_dataset(work / "train", n_good, n_bad, TRAIN_CAMERA, seed, 0.5)
-    offset = 1000 if test == "test" else 2000 + 7 * len(test)
+    offset = 1000 if test.startswith("test") else 2000 + 7 * len(test)  # test*: same wheels
     for i, (name, (g, b)) in enumerate((plan or TEST_PLAN).items()):
         if not (work / test / name / "labels.csv").exists():
             make_dataset(work / test / name, g, b, name, seed + offset + i, size_mix,
-                         harsh=harsh)
+                         harsh=harsh, wobble_mm=wobble_mm)
 
 
 def run(cmd: list[str], log: Path) -> subprocess.CompletedProcess[str]:
@@ -108,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--test", default="test", help="test set folder name under WORK")
     ap.add_argument("--harsh", action="store_true", help="benign variation at range tops")
     ap.add_argument("--size-mix", type=float, default=0.5, help="share of small-end defects")
+    ap.add_argument("--wobble-mm", type=float, default=0.3, help="largest lateral runout")
     a = ap.parse_args(argv)
-    build_sets(a.work, size_mix=a.size_mix, test=a.test, harsh=a.harsh)
+    build_sets(a.work, size_mix=a.size_mix, test=a.test, harsh=a.harsh, wobble_mm=a.wobble_mm)
     models = [] if a.skip_train else [("trained", train(a.work))]
     models += [(Path(m).name, Path(m)) for m in a.model]
     for tag, model in models:

@@ -132,3 +132,12 @@ def test_harsh_wheels_stay_inside_wheels_md() -> None:
                 assert _in(getattr(w, key), lo, hi), key
         assert w.runout_mm >= 0.3 and w.noise_mm >= 0.065 and w.dropout_frac >= 0.015
         assert all(_in(s[2], 0.0, 0.15) for s in w.seams)
+
+
+def test_wobble_knob_changes_only_the_lateral_runout(tmp_path: Path) -> None:
+    a = make_dataset(tmp_path / "a", 1, 1, "r3_fine", seed=4)
+    b = make_dataset(tmp_path / "b", 1, 1, "r3_fine", seed=4, wobble_mm=0.0)
+    for ra, rb in zip(a, b, strict=True):
+        assert rb["wheel"]["lateral_wobble_mm"] == 0.0
+        assert ra["wheel"]["diameter_mm"] == rb["wheel"]["diameter_mm"]
+        assert [d["type"] for d in ra["defects"]] == [d["type"] for d in rb["defects"]]

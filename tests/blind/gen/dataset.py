@@ -52,10 +52,10 @@ def _defect(rng: np.random.Generator, kind: str, small: bool, grid: Any, w: Any,
 
 
 def build_wheel(rng: np.random.Generator, cam: CameraSpec, kinds: list[str],
-                small_frac: float, harsh: bool = False
+                small_frac: float, harsh: bool = False, wobble_mm: float = 0.3
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """Height (NaN = missing), intensity, column mm and truth of one wheel."""
-    w = sample_wheel(rng, cam.diameter, cam.tread, harsh)
+    w = sample_wheel(rng, cam.diameter, cam.tread, harsh, wobble_mm)
     grid = make_grid(rng, w, cam.mm_per_line, cam.width, cam.mm_per_col)
     h, tread = clean_height(rng, w, grid)
     inten = intensity(rng, w, grid, tread)
@@ -87,15 +87,16 @@ def _kinds(rng: np.random.Generator, bad: bool) -> list[str]:
 
 
 def make_dataset(out_dir: str | Path, n_good: int, n_bad: int, camera: str | CameraSpec,
-                 seed: int, size_mix: float = 0.5, prefix: str = "", harsh: bool = False
-                 ) -> list[dict[str, Any]]:
+                 seed: int, size_mix: float = 0.5, prefix: str = "", harsh: bool = False,
+                 wobble_mm: float = 0.3) -> list[dict[str, Any]]:
     """Write ``n_good`` + ``n_bad`` scans of ``camera`` into ``out_dir``.
 
     ``size_mix`` = share of defects drawn from the small end of the catalogue (the rest
     over the full range). Writes ``<name>.dat/.xml``, ``<name>.blind.json`` (truth),
     ``labels.csv`` (``file,label``; files relative to ``out_dir``), ``truth.json`` (all
     records) and ``camera.json`` (spec + calibration string). ``harsh``: benign
-    variation at the top of its ranges. Returns the records.
+    variation at the top of its ranges; ``wobble_mm``: largest lateral runout of the
+    tread (0 = none). Returns the records.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -107,7 +108,7 @@ def make_dataset(out_dir: str | Path, n_good: int, n_bad: int, camera: str | Cam
     for i, label in enumerate(labels):
         wr = np.random.default_rng([seed, i])
         kinds = _kinds(wr, label == "bad")
-        h, inten, x, truth = build_wheel(wr, cam, kinds, size_mix, harsh)
+        h, inten, x, truth = build_wheel(wr, cam, kinds, size_mix, harsh, wobble_mm)
         name = f"{prefix}{cam.name}_{seed}_{i:04d}"
         facts = cam_mod.write(out / f"{name}.dat", cam, h, inten, x, wr)
         rec = {"file": f"{name}.dat", "label": label, "camera": cam.name, "harsh": harsh,

@@ -81,10 +81,13 @@ def _harsh(w: WheelParams, rng: np.random.Generator) -> WheelParams:
 
 
 def sample_wheel(rng: np.random.Generator, diameter: tuple[float, float],
-                 tread: tuple[float, float], harsh: bool = False) -> WheelParams:
+                 tread: tuple[float, float], harsh: bool = False,
+                 wobble_mm: float = 0.3) -> WheelParams:
     """Draw a good wheel inside WHEELS.md's ranges (diameter/tread limited by the camera).
 
     ``harsh``: benign variation from the top quarter of its ranges (stress test).
+    ``wobble_mm``: largest lateral (axial) runout of the tread — this generator's own
+    reading of "runout"; WHEELS.md itself only quantifies the radial runout.
     """
     lobes = [(1, _u(rng, 0.2, 1.0), _u(rng, 0, 2 * np.pi))]
     lobes += [(k, _u(rng, 0.0, 0.5), _u(rng, 0, 2 * np.pi)) for k in (2, 3) if rng.random() < 0.8]
@@ -100,7 +103,7 @@ def sample_wheel(rng: np.random.Generator, diameter: tuple[float, float],
         wear_centre=_u(rng, -0.15, 0.15), wear_width=_u(rng, 0.35, 0.8),
         noise_mm=_u(rng, 0.02, 0.08), dropout_frac=_u(rng, 0.0, 0.019),
         jitter=_u(rng, 0.0, 0.04), tilt_mm_per_mm=_u(rng, -0.012, 0.012),
-        lateral_wobble_mm=_u(rng, 0.0, 0.3), heat_bands=bands, seams=seams,
+        lateral_wobble_mm=_u(rng, 0.0, 1.0) * wobble_mm, heat_bands=bands, seams=seams,
         dust_specks=int(rng.integers(0, 80)),
     )
     return _harsh(w, rng) if harsh else w
