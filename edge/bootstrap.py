@@ -23,7 +23,7 @@ def build_pubsub_publisher(cfg: SiteConfig) -> object:
     Honours ``PUBSUB_EMULATOR_HOST`` (the client library switches to a plain channel).
     """
     from google.api_core.retry import Retry
-    from google.cloud import pubsub_v1
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
     from google.cloud.pubsub_v1.types import (
         BatchSettings,
         LimitExceededBehavior,
