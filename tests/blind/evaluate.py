@@ -98,7 +98,7 @@ def product_evaluate(model: Path, work: Path, tag: str, test: str = "test") -> d
 
 def main(argv: list[str] | None = None) -> int:
     """Build sets, train, score (trained + extra models), write ``report_*.json``."""
-    from tests.blind.metrics import summarise
+    from tests.blind.metrics import summarise, text_table
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("work", type=Path)
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.product_evaluate:
             report["product_evaluate"] = product_evaluate(model, a.work, tag, a.test)
         (a.work / f"report_{tag}.json").write_text(json.dumps(report, indent=1))
-        print(tag, json.dumps(report["overall"]))
+        print(tag, text_table(report), sep="\n")
     return 0
 
 

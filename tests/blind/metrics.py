@@ -93,3 +93,18 @@ def summarise(rows: list[dict[str, Any]], max_fa: float = 0.01) -> dict[str, Any
             "worst_misses": [_miss_line(r) for r in bad_rows[:15]],
             "worst_false_alarms": [_miss_line(r) for r in good_rows[:8]],
             "failed_files": [r["truth"]["file"] for r in rows if r["out"] is None]}
+
+
+def text_table(report: dict[str, Any]) -> str:
+    """A short human-readable view of :func:`summarise` output."""
+    o = report["overall"]
+    c = o["confusion_at_70"]
+    lines = [f"n={o['n']} (good {o['n_good']}, bad {o['n_bad']}, failed {o['failed']}) "
+             f"AUROC={o['auroc']:.4f} recall@1%FA={o['recall_at_1pct_fa']:.3f} "
+             f"(limit {o['threshold_1pct_fa']:.1f}) @70: tp={c['tp']} fn={c['fn']} fp={c['fp']} "
+             f"tn={c['tn']}"]
+    for key, g in report["groups"].items():
+        extra = f" fa@70={g['fa_at_70']}" if "fa_at_70" in g else ""
+        lines.append(f"  {key:28s} n_bad={g['n_bad']:3d} auroc={g['auroc_vs_all_good']:.4f} "
+                     f"rec@1%FA={g['recall_at_1pct_fa']} rec@70={g['recall_at_70']}{extra}")
+    return "\n".join(lines)
