@@ -77,6 +77,7 @@ def _loop(uploader: object, args: argparse.Namespace, stop: threading.Event) -> 
 def run(args: argparse.Namespace) -> int:
     """Start the uploader and loop until stopped."""
     from edge.bootstrap import build_uploader
+    from edge.cmd_validate import edge_checks
     from edge.instance import InstanceLock
     from edge.watcher import FolderWatcher
     from schemas.config import load_config
@@ -86,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config)
     except ConfigError as exc:
         print(f"wheel-edge: {args.config}: {exc}", file=sys.stderr)
+        return 2
+    for key, reason in edge_checks(cfg):
+        print(f"wheel-edge: {args.config}: config error at '{key}': {reason}", file=sys.stderr)
         return 2
     lock = InstanceLock(cfg.path(cfg.edge.tracker_path).with_suffix(".lock"))
     try:
