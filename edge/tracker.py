@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS files (
     last_error TEXT, reason TEXT, published_at REAL, confirmed_at REAL
 );
 CREATE INDEX IF NOT EXISTS files_cam ON files (camera, state, capture_time);
+CREATE INDEX IF NOT EXISTS files_state ON files (state, capture_time);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, state TEXT NOT NULL,
     at REAL NOT NULL, detail TEXT
