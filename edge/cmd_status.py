@@ -39,7 +39,7 @@ def format_status(status: dict[str, dict[str, Any]], outbox: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the status; 2 for a bad config, 1 when there is no tracker yet."""
-    from edge.tracker import Tracker
+    from edge.tracker import STATES, Tracker
     from schemas.config import load_config
     from schemas.errors import ConfigError, StoreError
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wheel-edge: {exc}", file=sys.stderr)
         return 1
     for cam in cfg.cameras:
-        status.setdefault(cam.id, {"states": {}, "backlog": 0, "oldest_unpublished": None,
+        status.setdefault(cam.id, {"states": dict.fromkeys(STATES, 0), "backlog": 0, "oldest_unpublished": None,
                                    "last_error": None})
     if args.json:
         print(json.dumps({"cameras": status, "outbox": outbox}, indent=1))
