@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wheel-edge: {exc}", file=sys.stderr)
         return 1
     for cam in cfg.cameras:
-        status.setdefault(cam.id, {"states": dict.fromkeys(STATES, 0), "backlog": 0, "oldest_unpublished": None,
-                                   "last_error": None})
+        status.setdefault(cam.id, {"states": dict.fromkeys(STATES, 0), "backlog": 0,
+                                   "oldest_unpublished": None, "last_error": None})
     if args.json:
         print(json.dumps({"cameras": status, "outbox": outbox}, indent=1))
     else:
