@@ -170,7 +170,8 @@ def settings(cfg: SiteConfig) -> tuple[PipelineSettings, MonitorSettings, FlowCo
     return (PipelineSettings(owner=worker_id(cfg), lease_s=c.assembly_lease_s,
                              max_raw_bytes=c.max_raw_bytes, work_dir=cfg.path(c.work_dir)),
             MonitorSettings(heartbeat_timeout_s=c.monitor.heartbeat_timeout_s,
-                            camera_silence_s=c.monitor.camera_silence_s),
+                            camera_silence_s=c.monitor.camera_silence_s,
+                            resume_grace_s=min(30.0, c.assembly_lease_s)),
             FlowControl(max_messages=c.flow.max_messages, max_bytes=c.flow.max_bytes))
 
 

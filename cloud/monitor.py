@@ -22,7 +22,7 @@ from cloud.pipeline import FilePipeline
 from cloud.sql import repository as repo
 from cloud.sql.models import ExpectedWheel, Run, Source, TrackedFile
 from cloud.tracker import Tracker
-from schemas.errors import WheelWatchError
+from schemas.errors import ContractError, WheelWatchError
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class MonitorSettings:
 
     heartbeat_timeout_s: float = 180.0
     camera_silence_s: float = 900.0
+    resume_grace_s: float = 30.0
 
 
 class Monitor:
@@ -129,10 +130,12 @@ class Monitor:
         if self._pipeline is None:
             return 0
         done = 0
-        for file_id in self._tracker.stuck():
+        for file_id in self._tracker.stuck(grace_s=self._cfg.resume_grace_s):
             try:
                 if self._pipeline.process(file_id) == "written":
                     done += 1
+            except ContractError as exc:  # the file is rejected; keep the reason on record
+                self._tracker.dead_letter("monitor", f"file:{file_id}", file_id, str(exc), {})
             except (WheelWatchError, SQLAlchemyError) as exc:
                 log.warning("resuming %s failed: %s", file_id, exc)
         return done

@@ -164,9 +164,15 @@ class Tracker:
                              .group_by(TrackedFile.state)).all()
         return {str(k): int(v) for k, v in rows}
 
-    def stuck(self, limit: int = 50, max_attempts: int = 10) -> list[str]:
-        """Complete, unfinished files whose lease is free or expired (to be resumed)."""
+    def stuck(self, limit: int = 50, max_attempts: int = 10, grace_s: float = 30.0
+              ) -> list[str]:
+        """Complete, unfinished files whose lease is free or expired (to be resumed).
+
+        A file whose last chunk came less than ``grace_s`` ago is left to the worker that
+        received it (it processes the file right after recording the chunk).
+        """
         now = self._clock()
+        quiet = now - timedelta(seconds=grace_s)
         have = (select(func.count()).select_from(FileChunk)
                 .where(FileChunk.file_id == TrackedFile.file_id).scalar_subquery())
         with self._sessions() as s:
@@ -174,6 +180,7 @@ class Tracker:
                 select(TrackedFile.file_id).where(
                     TrackedFile.state.notin_(FINAL), TrackedFile.attempts < max_attempts,
                     or_(TrackedFile.lease_until.is_(None), TrackedFile.lease_until < now),
+                    TrackedFile.last_chunk_at < quiet,
                     or_(TrackedFile.state != "receiving",
                         and_(TrackedFile.state == "receiving",
                              have >= TrackedFile.chunk_count)),

@@ -145,7 +145,11 @@ def test_scoring_failure_is_retried_and_reported_once(
     assert settled.nacks == 1  # the completing chunk is redelivered
     tf = rig.worker.tracker.get(f.file_id)
     assert tf.state == "stored" and "model refused" in tf.error
+    assert rig.worker.monitor.resume_stuck() == 0  # left to its receiver for a while
+    assert rig.scorer.calls == 1
+    rig.clock.advance(31)
     assert rig.worker.monitor.resume_stuck() == 0  # still failing
+    assert rig.scorer.calls == 2
     rig.scorer.fail = False
     assert rig.worker.monitor.resume_stuck() == 1
     assert rig.worker.tracker.get(f.file_id).state == "written"
