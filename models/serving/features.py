@@ -23,6 +23,8 @@ SCALES_MM = (1.0, 2.5, 6.0)
 FLAT_MM = (15.0, 25.0, 40.0, 70.0)
 CRACK_MM = 8.0
 ANGLES = (0.0, 30.0, 60.0, 90.0, 120.0, 150.0)
+SD_FLOOR_MM = 0.012  # cell-level noise floor for z scores
+FLAT_FLOOR_MM = 0.004  # floor of the flat-spot amplitude spread
 
 
 @dataclass
@@ -67,7 +69,7 @@ def _flat_spot(res: Residual, along_mm: float) -> Detection:
             continue
         ext = np.concatenate([s[-2 * half :], s, s[: 2 * half]])
         amp = -np.convolve(ext, k[::-1], mode="valid")[:n] / float(np.sum(k * k))
-        z = amp / _mad(amp)
+        z = amp / max(_mad(amp), FLAT_FLOOR_MM)
         i = int(np.argmax(z))
         if z[i] > best.z:
             best = Detection(float(z[i]), float(amp[i]), i, res.r.shape[1] // 2)
@@ -76,7 +78,8 @@ def _flat_spot(res: Residual, along_mm: float) -> Detection:
 
 def _extremes(m: np.ndarray, valid: np.ndarray) -> tuple[Detection, Detection, float]:
     vals = m[valid] if valid.any() else m.ravel()
-    sd = _mad(vals[:: max(1, vals.size // 20000)])
+    # a noise floor keeps z comparable between noisy and very clean (fine) cameras
+    sd = max(_mad(vals[:: max(1, vals.size // 20000)]), SD_FLOOR_MM)
     lo = np.where(valid, m, 0.0)
     i_min, i_max = int(np.argmin(lo)), int(np.argmax(lo))
     r0, c0 = divmod(i_min, m.shape[1])
@@ -133,7 +136,8 @@ def extract(res: Residual, along_mm: float, across_mm: float,
     det["crack_low"] = ldep
     vals += [ldep.z, ldep.mm]
     fdep, fbul, _ = _extremes(f, valid)
-    vals += [fdep.mm / res.sigma, fbul.mm / res.sigma]
+    sig = max(res.sigma, SD_FLOOR_MM)
+    vals += [fdep.mm / sig, fbul.mm / sig]
     vals += [float(np.log(res.sigma)), missing_frac, res.runout_mm]
     return Features(list(FEATURE_NAMES), np.asarray(vals, dtype=np.float32), det, evidence)
 

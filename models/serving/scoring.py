@@ -21,6 +21,10 @@ THRESHOLD = 70.0
 # features whose large values mean "defect" (the anomaly score looks at these only)
 EVIDENCE = tuple(n for n in FEATURE_NAMES if n.endswith(("_z", "_mm", "_area"))
                  and not n.startswith(("log_", "runout")))
+# the network sees defect evidence only: noise level, dropout share and runout differ
+# between cameras and generators and must not move the verdict
+MODEL_FEATURES = EVIDENCE
+_MODEL_IDX = [FEATURE_NAMES.index(n) for n in MODEL_FEATURES]
 
 
 def transform(values: np.ndarray) -> np.ndarray:
@@ -54,8 +58,14 @@ class Calibration:
 
 
 def standardise(t: np.ndarray, cal: Calibration) -> np.ndarray:
-    """Transformed features -> model input (float32)."""
-    return ((t - np.asarray(cal.feat_mean)) / np.asarray(cal.feat_std)).astype(np.float32)
+    """Transformed features (all of FEATURE_NAMES) -> model input (float32)."""
+    x = model_columns(t)
+    return ((x - np.asarray(cal.feat_mean)) / np.asarray(cal.feat_std)).astype(np.float32)
+
+
+def model_columns(t: np.ndarray) -> np.ndarray:
+    """The MODEL_FEATURES columns of transformed features."""
+    return np.asarray(t)[:, _MODEL_IDX]
 
 
 def good_stats(t_good: np.ndarray) -> tuple[list[float], list[float]]:

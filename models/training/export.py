@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from models.serving.features import FEATURE_NAMES
 from models.serving.pipeline import PreprocessParams
 from models.serving.scorer import METADATA, ONNX_FILE
-from models.serving.scoring import CLASSES, THRESHOLD, Calibration
+from models.serving.scoring import CLASSES, MODEL_FEATURES, THRESHOLD, Calibration
 from models.training.train import TrainConfig
 
 ONNX_TOLERANCE = 1e-4
@@ -49,7 +48,7 @@ def to_onnx(model: Any, path: Path) -> None:
     import tensorflow as tf
     import tf2onnx
 
-    spec = (tf.TensorSpec((None, len(FEATURE_NAMES)), tf.float32, name="features"),)
+    spec = (tf.TensorSpec((None, len(MODEL_FEATURES)), tf.float32, name="features"),)
 
     @tf.function(input_signature=spec)  # type: ignore[misc]
     def fn(x: Any) -> dict[str, Any]:

@@ -27,6 +27,8 @@ from models.serving.scoring import (
     anomaly,
     bad_logit,
     good_stats,
+    model_columns,
+    standardise,
     threshold_of,
     transform,
 )
@@ -116,7 +118,7 @@ def _fit(ts: TrainSet, idx: np.ndarray, cfg: TrainConfig) -> tuple[Any, Calibrat
     """Fit the MLP on rows ``idx``; returns the Keras model and its feature stats."""
     from models.training.net import fit_mlp
 
-    t = ts.t[idx]
+    t = model_columns(ts.t[idx])
     mean, std = t.mean(axis=0), t.std(axis=0) + 1e-3
     goods = idx[ts.original[idx] & (ts.label[idx] == 0)]
     med, scale = good_stats(ts.t[goods])
@@ -128,7 +130,7 @@ def _fit(ts: TrainSet, idx: np.ndarray, cfg: TrainConfig) -> tuple[Any, Calibrat
 def predict_raw(model: Any, cal: Calibration, t: np.ndarray) -> tuple[np.ndarray, np.ndarray,
                                                                        np.ndarray]:
     """(class probabilities, bad logit, anomaly) of transformed features with Keras."""
-    x = ((t - np.asarray(cal.feat_mean)) / np.asarray(cal.feat_std)).astype(np.float32)
+    x = standardise(t, cal)
     probs = np.asarray(model(x, training=False))
     return probs, bad_logit(probs), anomaly(t, cal.good_median, cal.good_scale)
 
