@@ -20,10 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from models.serving.features import FEATURE_NAMES
 from models.serving.heatmap import png_bytes
 from models.serving.pipeline import Prepared, PreprocessParams, prepare
 from models.serving.scoring import (
     CLASSES,
+    MODEL_FEATURES,
     THRESHOLD,
     Calibration,
     anomaly,
@@ -112,6 +114,7 @@ class Scorer:
                                            providers=["CPUExecutionProvider"])
         except Exception as exc:  # vendor errors of any kind -> typed
             raise ScoringError(f"{d}: cannot load ONNX model: {exc}") from exc
+        _check_contract(d, meta, session)
         return cls(meta, session, d)
 
     @property
@@ -166,6 +169,17 @@ class Scorer:
         col = int(np.clip(det.col, 0, g.col_of_col.size - 1))
         return Location(int(g.line_of_row[row]), int(g.col_of_col[col]),
                         round(row * g.params.along_mm, 1), round(col * g.params.across_mm, 1))
+
+
+def _check_contract(d: Path, meta: dict[str, Any], session: Any) -> None:
+    """The directory must match this runtime's features (ScoringError otherwise)."""
+    names = meta.get("preprocessing", {}).get("features")
+    width = session.get_inputs()[0].shape[-1]
+    if names != list(FEATURE_NAMES) or width != len(MODEL_FEATURES):
+        raise ScoringError(
+            f"{d}: model was exported for other features ({width} inputs, preprocessing "
+            f"{meta.get('preprocessing', {}).get('version')}); this runtime computes "
+            f"{len(MODEL_FEATURES)} — retrain or use a matching release")
 
 
 def _stats(prep: Prepared) -> dict[str, float]:

@@ -94,3 +94,19 @@ def test_load_errors_are_typed(tmp_path: Path) -> None:
 
     with pytest.raises(ScoringError, match="metadata"):
         Scorer.load(tmp_path)
+
+
+def test_a_model_for_other_features_is_refused(tiny_model: tuple[Path, dict],
+                                               tmp_path: Path) -> None:
+    import shutil
+
+    from schemas.errors import ScoringError
+
+    path, _ = tiny_model
+    other = tmp_path / "other"
+    shutil.copytree(path, other)
+    meta = json.loads((other / "metadata.json").read_text())
+    meta["preprocessing"]["features"] = meta["preprocessing"]["features"][:-1]
+    (other / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ScoringError, match="other features"):
+        Scorer.load(other)
