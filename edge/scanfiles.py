@@ -9,27 +9,16 @@ size and mtime as at the previous look, and the newest mtime at least ``stable_s
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from schemas.wheel_csv import capture_time_from_stem
+
 log = logging.getLogger(__name__)
 
-_NAME_TIME = re.compile(r"(\d{8})_(\d{6})(?:_(\d{1,6}))?$")
-
-
-def capture_time_from_name(stem: str) -> datetime | None:
-    """The capture time encoded at the end of a scan's file stem, or None."""
-    m = _NAME_TIME.search(stem)
-    if m is None:
-        return None
-    frac = (m.group(3) or "0").ljust(6, "0")
-    try:
-        t = datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S")
-    except ValueError:
-        return None
-    return t.replace(microsecond=int(frac), tzinfo=UTC)
+#: The capture time at the end of a scan's file stem, or None (the schemas' parser).
+capture_time_from_name = capture_time_from_stem
 
 
 def capture_time(dat: Path) -> tuple[datetime, str]:

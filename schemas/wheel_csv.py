@@ -140,18 +140,26 @@ def meta_path_for(csv_path: str | Path) -> Path:
 def parse_capture_time(name: str) -> datetime | None:
     """Capture time (UTC) at the end of a scan name like ``Cam_01_20261127_142301_512``.
 
-    The optional last group is the fraction of a second (``512`` = .512 s), as in
-    ``edge.scanfiles``. None if absent or not a valid date.
+    ``name`` may carry a suffix (``.dat``/``.xml``); see :func:`capture_time_from_stem`.
     """
-    match = _NAME_TIME.search(Path(name).stem)
+    return capture_time_from_stem(Path(name).stem)
+
+
+def capture_time_from_stem(stem: str) -> datetime | None:
+    """Capture time (UTC) encoded at the end of a file stem (no suffix is stripped).
+
+    The optional last group is the fraction of a second (``512`` = .512 s). None if
+    absent or not a valid date.
+    """
+    match = _NAME_TIME.search(stem)
     if not match:
         return None
-    date, time, ms = match.groups()
+    date, time, frac = match.groups()
     try:
         parsed = datetime.strptime(date + time, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
     except ValueError:
         return None
-    return parsed.replace(microsecond=int((ms or "0").ljust(6, "0")))
+    return parsed.replace(microsecond=int((frac or "0").ljust(6, "0")))
 
 
 def parse_metadata(data: bytes | str, origin: str = "metadata") -> WheelMetadata:

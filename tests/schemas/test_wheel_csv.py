@@ -16,6 +16,7 @@ from schemas.errors import ContractError
 from schemas.wheel_csv import (
     SCHEMA_FILE,
     WheelMetadata,
+    capture_time_from_stem,
     load_metadata,
     meta_path_for,
     parse_capture_time,
@@ -124,3 +125,11 @@ def test_parse_metadata_from_bundle_bytes(converted: Path) -> None:
         parse_metadata(b"[1, 2]", "bundle wheel.json")
     with pytest.raises(ContractError, match="bad metadata"):
         parse_metadata(b"{not json", "x")
+
+
+def test_capture_time_from_stem_keeps_dots_in_the_stem() -> None:
+    # a stem is taken as it is: a dot inside it is not a suffix
+    assert capture_time_from_stem("site.a_20261127_142301_512") == datetime(
+        2026, 11, 27, 14, 23, 1, 512000, UTC)
+    assert parse_capture_time("site.a_20261127_142301_512.dat") == capture_time_from_stem(
+        "site.a_20261127_142301_512")
