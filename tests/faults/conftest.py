@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.faults.harness import FaultSite
+from tests.faults.harness import REPORTED, FaultSite
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One figures line per fault scenario that ran (also in test-artifacts/faults/)."""
+    if REPORTED:
+        terminalreporter.section("fault scenarios: figures")
+        for line in REPORTED:
+            terminalreporter.write_line(line[:400])
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ from schemas.config import SiteConfig, load_config
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "faults"
-SMALL = DemoPlan(trains=2, wheels_per_side=4, passes=("T1", "T2"), defects=(), drop=None,
+REPORTED: list[str] = []  # figure lines of this session (printed in the pytest summary)
+SMALL = DemoPlan(trains=2, wheels_per_side=2, passes=("T1", "T2"), defects=(), drop=None,
                  lines_per_rev=240, width=160, gap_s=120.0, pace_s=0.0)
 FAST_ENV = {
     "WHEELWATCH__EDGE__STABLE_S": "0.2",
@@ -96,6 +97,7 @@ class Figures:
     def report(self) -> None:
         """Print the line and keep it in test-artifacts/faults/figures.jsonl."""
         print("\n" + self.line(), flush=True)
+        REPORTED.append(self.line())
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with open(ARTIFACTS / "figures.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"at": datetime.now(UTC).isoformat(), **asdict(self)},

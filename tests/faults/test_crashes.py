@@ -11,7 +11,7 @@ import pytest
 from edge.tracker import Tracker
 from tests.faults.harness import FaultSite, wait_for
 
-SMALL_CHUNKS = {"WHEELWATCH__EDGE__CHUNK_BYTES": "4096",
+SMALL_CHUNKS = {"WHEELWATCH__EDGE__CHUNK_BYTES": "12288",
                 "WHEELWATCH__EDGE__PUBLISH_WINDOW_FILES": "1"}
 
 
@@ -28,7 +28,7 @@ def _edge_count(site: FaultSite, where: str) -> int:
         t.close()
 
 
-@pytest.mark.parametrize("passes", [pytest.param(2, id="short"),
+@pytest.mark.parametrize("passes", [pytest.param(3, id="short"),
                                     pytest.param(6, id="long", marks=pytest.mark.slow)])
 def test_edge_sigkill_mid_publish(make_site: Callable[..., FaultSite], passes: int) -> None:
     site = make_site(env=SMALL_CHUNKS)
@@ -57,7 +57,7 @@ def _receiving(site: FaultSite) -> bool:
     return site.states().get("receiving", 0) > 0 and site.written() >= 1
 
 
-@pytest.mark.parametrize("passes", [pytest.param(1, id="short"),
+@pytest.mark.parametrize("passes", [pytest.param(2, id="short"),
                                     pytest.param(4, id="long", marks=pytest.mark.slow)])
 def test_cloud_sigkill_mid_file(make_site: Callable[..., FaultSite], passes: int) -> None:
     site = make_site(env=SMALL_CHUNKS)

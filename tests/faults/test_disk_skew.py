@@ -88,7 +88,7 @@ def test_clock_skew_between_edge_and_cloud(make_site: Callable[..., FaultSite],
     site.start("cloud")
     site.start("edge")
     site.play("T1", start=now)
-    site.play("T2", start=now + timedelta(minutes=2), drop=["T2-R03"])
+    site.play("T2", start=now + timedelta(minutes=2), drop=["T2-R02"])
     total = len(site.expected())
     assert wait_for(lambda: site.written() >= total, 180), site.states()
     time.sleep(6)  # past the file timeout: only the dropped wheel may be missing
@@ -97,7 +97,7 @@ def test_clock_skew_between_edge_and_cloud(make_site: Callable[..., FaultSite],
         missing = [w.wheel_id for w in s.scalars(
             select(ExpectedWheel).where(ExpectedWheel.state == "missing")).all()]
         expected = len(s.scalars(select(ExpectedWheel)).all())
-    assert missing == ["T2-R03"]
+    assert missing == ["T2-R02"]
     assert expected == total + 1
     scores = site.warehouse_ids()
     fig = site.figures(f"clock-skew-{skew_h:+d}h", wheels_expected=expected, missing=missing)
