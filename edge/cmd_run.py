@@ -10,6 +10,12 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edge.instance import InstanceLock
+    from edge.uploader import Uploader
+    from schemas.config import SiteConfig
 
 NAME = "run"
 HELP = "run the edge uploader: watch camera folders and publish every scan"
@@ -30,11 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      "the pub tracker resumes. Exit codes: 0 ok, 1 failure, 2 config error.")
 
 
-def progress_line(uploader: object) -> str:
+def progress_line(uploader: Uploader) -> str:
     """One line: per camera cleaned/backlog/quarantined."""
-    from edge.uploader import Uploader
-
-    assert isinstance(uploader, Uploader)
     parts = []
     for cam, info in sorted(uploader.tracker.status().items()):
         s = info["states"]
@@ -43,53 +46,41 @@ def progress_line(uploader: object) -> str:
     return " | ".join(parts) or "no scans yet"
 
 
-def _idle(uploader: object) -> bool:
-    from edge.uploader import Uploader
-
-    assert isinstance(uploader, Uploader)
+def _idle(uploader: Uploader) -> bool:
     busy = uploader.tracker.query(
         "SELECT COUNT(*) FROM files WHERE state IN ('discovered','converted','published')")
     return int(busy[0][0]) == 0 and not uploader.tracker.outbox_pending(limit=1)
 
 
-def _loop(uploader: object, args: argparse.Namespace, stop: threading.Event) -> None:
-    from edge.uploader import Uploader
+class _AfterStep:
+    """Run after every round: progress every ``progress_s`` s (0 = never); True (stop)
+    once nothing was left to do for ``until_idle`` s (None = never)."""
 
-    assert isinstance(uploader, Uploader)
-    last_progress, idle_since = 0.0, None
-    while not stop.is_set():
-        try:
-            uploader.step()
-        except Exception:  # the service must outlive any single failure
-            log.exception("uploader step failed; retrying")
+    def __init__(self, uploader: Uploader, progress_s: float, until_idle: float | None) -> None:
+        self.uploader, self.progress_s, self.until_idle = uploader, progress_s, until_idle
+        self.last_progress = 0.0
+        self.idle_since: float | None = None
+
+    def __call__(self) -> bool:
         now = time.monotonic()
-        if args.progress_s and now - last_progress >= args.progress_s:
-            print(f"[edge] {progress_line(uploader)}", file=sys.stderr, flush=True)
-            last_progress = now
-        if args.until_idle is not None:
-            idle_since = (idle_since or now) if _idle(uploader) else None
-            if idle_since is not None and now - idle_since >= args.until_idle:
-                break
-        uploader.wake.wait(uploader._wait_s())
-        uploader.wake.clear()
+        if self.progress_s and now - self.last_progress >= self.progress_s:
+            print(f"[edge] {progress_line(self.uploader)}", file=sys.stderr, flush=True)
+            self.last_progress = now
+        if self.until_idle is None:
+            return False
+        self.idle_since = (self.idle_since or now) if _idle(self.uploader) else None
+        return self.idle_since is not None and now - self.idle_since >= self.until_idle
 
 
-def run(args: argparse.Namespace) -> int:
-    """Start the uploader and loop until stopped."""
+def _start(config: Path) -> tuple[SiteConfig, InstanceLock, Uploader] | int:
+    """Config, instance lock and uploader; or the exit code after printing why not."""
     from edge.bootstrap import build_uploader
-    from edge.cmd_validate import edge_checks
+    from edge.cmd_validate import load_site_config
     from edge.instance import InstanceLock
-    from edge.watcher import FolderWatcher
-    from schemas.config import load_config
-    from schemas.errors import ConfigError, WheelWatchError
+    from schemas.errors import WheelWatchError
 
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(f"wheel-edge: {args.config}: {exc}", file=sys.stderr)
-        return 2
-    for key, reason in edge_checks(cfg):
-        print(f"wheel-edge: {args.config}: config error at '{key}': {reason}", file=sys.stderr)
+    cfg = load_site_config(config, checked=True)
+    if cfg is None:
         return 2
     lock = InstanceLock(cfg.path(cfg.edge.tracker_path).with_suffix(".lock"))
     try:
@@ -98,6 +89,17 @@ def run(args: argparse.Namespace) -> int:
     except WheelWatchError as exc:
         print(f"wheel-edge: cannot start: {exc}", file=sys.stderr)
         return 1
+    return cfg, lock, uploader
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the uploader and loop until stopped."""
+    from edge.watcher import FolderWatcher
+
+    started = _start(args.config)
+    if isinstance(started, int):
+        return started
+    cfg, lock, uploader = started
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -115,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     watcher = FolderWatcher([cfg.path(c.folder) for c in cfg.cameras], uploader.wake)
     watcher.start()
     try:
-        _loop(uploader, args, stop)
+        uploader.run(stop, _AfterStep(uploader, args.progress_s, args.until_idle))
     finally:
         watcher.stop()
         uploader.transport.close()

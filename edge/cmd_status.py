@@ -39,14 +39,12 @@ def format_status(status: dict[str, dict[str, Any]], outbox: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the status; 2 for a bad config, 1 when there is no tracker yet."""
+    from edge.cmd_validate import load_site_config
     from edge.tracker import STATES, Tracker
-    from schemas.config import load_config
-    from schemas.errors import ConfigError, StoreError
+    from schemas.errors import StoreError
 
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(f"wheel-edge: {args.config}: {exc}", file=sys.stderr)
+    cfg = load_site_config(args.config)
+    if cfg is None:
         return 2
     path = cfg.path(cfg.edge.tracker_path)
     if not path.exists():

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from schemas.config import SiteConfig
 
 NAME = "validate-config"
 HELP = "check a site config (TOML + WHEELWATCH__ env overrides); errors name the key"
@@ -17,11 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Exit codes: 0 valid, 2 invalid (the message names the key and reason)."
 
 
-def edge_checks(cfg: object) -> list[tuple[str, str]]:
+def edge_checks(cfg: SiteConfig) -> list[tuple[str, str]]:
     """Edge-specific consistency checks: (key, reason) for every problem."""
-    from schemas.config import SiteConfig
-
-    assert isinstance(cfg, SiteConfig)
     problems: list[tuple[str, str]] = []
     folders: dict[Path, int] = {}
     topics: dict[str, int] = {cfg.transport.events_topic: -1}
@@ -44,20 +45,29 @@ def edge_checks(cfg: object) -> list[tuple[str, str]]:
     return problems
 
 
-def run(args: argparse.Namespace) -> int:
-    """Validate; print a summary or the first error."""
+def load_site_config(config: Path, *, checked: bool = False) -> SiteConfig | None:
+    """The site config, or None after printing why it cannot be used (exit code 2).
+
+    With ``checked`` the edge checks run too and every problem they find is printed.
+    """
     from schemas.config import load_config
     from schemas.errors import ConfigError
 
     try:
-        cfg = load_config(args.config)
+        cfg = load_config(config)
     except ConfigError as exc:
-        print(f"wheel-edge: {args.config}: {exc}", file=sys.stderr)
-        return 2
-    problems = edge_checks(cfg)
+        print(f"wheel-edge: {config}: {exc}", file=sys.stderr)
+        return None
+    problems = edge_checks(cfg) if checked else []
     for key, reason in problems:
-        print(f"wheel-edge: {args.config}: config error at '{key}': {reason}", file=sys.stderr)
-    if problems:
+        print(f"wheel-edge: {config}: config error at '{key}': {reason}", file=sys.stderr)
+    return None if problems else cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate; print a summary or the errors."""
+    cfg = load_site_config(args.config, checked=True)
+    if cfg is None:
         return 2
     for cam in cfg.cameras:
         if not cfg.path(cam.folder).is_dir():

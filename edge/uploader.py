@@ -106,13 +106,18 @@ class Uploader:
             self.tracker.prune(now - self.cfg.edge.tracker_keep_days * 86400)
             self.next_prune = now + 3600
 
-    def run(self, stop: threading.Event) -> None:
-        """Loop until ``stop`` is set; errors are logged and the loop goes on."""
+    def run(self, stop: threading.Event, after_step: Callable[[], bool] | None = None) -> None:
+        """Loop until ``stop`` is set; errors are logged and the loop goes on.
+
+        ``after_step`` runs after every round (progress, idle checks); True ends the loop.
+        """
         while not stop.is_set():
             try:
                 self.step()
             except Exception:  # the service must outlive any single failure
                 log.exception("uploader step failed; retrying")
+            if after_step is not None and after_step():
+                break
             self.wake.wait(self._wait_s())
             self.wake.clear()
 
