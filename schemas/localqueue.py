@@ -26,49 +26,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 from schemas.errors import TransportError
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS topics (
-    name TEXT PRIMARY KEY,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS subscriptions (
-    name TEXT PRIMARY KEY,
-    topic TEXT NOT NULL REFERENCES topics(name),
-    ack_deadline_s REAL NOT NULL,
-    max_delivery_attempts INTEGER NOT NULL,
-    dead_letter_topic TEXT,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL,
-    data BLOB NOT NULL,
-    attributes TEXT NOT NULL,
-    ordering_key TEXT,
-    publish_time REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    subscription TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    ordering_key TEXT,
-    attempt INTEGER NOT NULL DEFAULT 0,
-    lease_until REAL NOT NULL DEFAULT 0,
-    PRIMARY KEY (subscription, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_ready ON deliveries (subscription, lease_until, seq);
-CREATE INDEX IF NOT EXISTS deliveries_key ON deliveries (subscription, ordering_key, seq);
-"""
+from schemas.localqueue_db import QueueFile, make_ack_id, parse_ack_id
 
 
 @dataclass(frozen=True)
@@ -95,76 +59,8 @@ class SubscriptionInfo:
     dead_letter_topic: str | None
 
 
-def _ack_id(seq: int, attempt: int) -> str:
-    return f"{seq}.{attempt}"
-
-
-def _parse_ack_id(ack_id: str) -> tuple[int, int]:
-    try:
-        seq, attempt = ack_id.split(".")
-        return int(seq), int(attempt)
-    except ValueError as exc:
-        raise TransportError(f"malformed ack id {ack_id!r}", retryable=False) from exc
-
-
-class LocalQueue:
+class LocalQueue(QueueFile):
     """A Pub/Sub-like durable queue stored in the SQLite file ``path``."""
-
-    def __init__(self, path: str | Path, *, busy_timeout_s: float = 30.0) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        try:
-            self._db = sqlite3.connect(
-                str(self.path), timeout=busy_timeout_s, isolation_level=None,
-                check_same_thread=False,
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise TransportError(f"cannot open local queue {self.path}: {exc}") from exc
-
-    # -- plumbing -------------------------------------------------------------------
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT), errors translated."""
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise TransportError(f"local queue {self.path} busy: {exc}") from exc
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException as exc:
-                self._db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise TransportError(f"local queue {self.path}: {exc}") from exc
-                if isinstance(exc, sqlite3.Error):
-                    raise TransportError(
-                        f"local queue {self.path}: {exc}", retryable=False
-                    ) from exc
-                raise
-
-    def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return list(self._db.execute(sql, args).fetchall())
-            except sqlite3.Error as exc:
-                raise TransportError(f"local queue {self.path}: {exc}") from exc
-
-    def close(self) -> None:
-        """Close the connection (the file stays)."""
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> LocalQueue:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- admin ----------------------------------------------------------------------
     def create_topic(self, name: str) -> None:
@@ -313,7 +209,8 @@ class LocalQueue:
                     dead.append((seq, data, attrs, key))
                     continue
                 out.append(ReceivedMessage(
-                    ack_id=_ack_id(seq, attempt + 1), message_id=str(seq), data=bytes(data),
+                    ack_id=make_ack_id(seq, attempt + 1), message_id=str(seq),
+                    data=bytes(data),
                     attributes=json.loads(attrs),
                     publish_time=datetime.fromtimestamp(ptime, UTC),
                     delivery_attempt=attempt + 1, ordering_key=key,
@@ -344,7 +241,7 @@ class LocalQueue:
 
     def ack(self, subscription: str, ack_ids: Sequence[str]) -> None:
         """Acknowledge: the messages are never delivered to this subscription again."""
-        seqs = [_parse_ack_id(a)[0] for a in ack_ids]
+        seqs = [parse_ack_id(a)[0] for a in ack_ids]
         with self._write() as db:
             db.executemany("DELETE FROM deliveries WHERE subscription = ? AND seq = ?",
                            [(subscription, s) for s in seqs])
@@ -362,7 +259,7 @@ class LocalQueue:
         Ack ids of an earlier delivery of the same message are ignored.
         """
         until = time.time() + seconds if seconds > 0 else 0.0
-        parsed = [_parse_ack_id(a) for a in ack_ids]
+        parsed = [parse_ack_id(a) for a in ack_ids]
         with self._write() as db:
             db.executemany(
                 "UPDATE deliveries SET lease_until = ?"
