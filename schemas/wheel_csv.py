@@ -16,6 +16,7 @@ original dtypes, with one ``pandas.read_csv`` call.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from dataclasses import dataclass
@@ -195,6 +196,31 @@ def _check_frame_index(meta: WheelMetadata, line: np.ndarray, x: np.ndarray) -> 
             raise ContractError("CSV 'x' column is not the column index 0..width-1")
 
 
+def _read_frame(source: str | Path | IO[bytes], meta: WheelMetadata) -> dict[str, np.ndarray]:
+    """The CSV's columns as numpy arrays: polars (multi-threaded) when installed, else
+    the single ``pandas.read_csv`` call of the contract. Both parse values exactly."""
+    if importlib.util.find_spec("polars") is None:
+        import pandas as pd
+
+        dtypes = {c: ("int64" if t != "float32" else "float64") for c, t in meta.columns.items()}
+        # pandas < 3 needs "round_trip" for exact floats; pandas 3 is exact and deprecates it
+        precise = {"float_precision": "round_trip"} if pd.__version__ < "3" else {}
+        pdf = pd.read_csv(source, dtype={"line": "int64", **dtypes}, keep_default_na=False,
+                          na_values=["NaN", "nan"], **precise)
+        return {str(c): pdf[c].to_numpy() for c in pdf.columns}
+    import polars as pl
+
+    schema = {c: (pl.Float64 if t == "float32" else pl.Int64) for c, t in meta.columns.items()}
+    try:
+        frame = pl.read_csv(source, schema_overrides={"line": pl.Int64, **schema})
+    except (pl.exceptions.PolarsError, ValueError) as exc:
+        raise ContractError(f"CSV does not parse: {str(exc).splitlines()[0]}") from None
+    nulls = [c for c in frame.columns if c in meta.column_sources and frame[c].null_count()]
+    if nulls:
+        raise ContractError(f"CSV has empty values in column(s) {nulls}")
+    return {c: frame[c].to_numpy() for c in frame.columns}
+
+
 def read_wheel_csv(
     source: str | Path | IO[bytes], meta: WheelMetadata | str | Path | None = None
 ) -> WheelData:
@@ -203,31 +229,26 @@ def read_wheel_csv(
     ``meta`` defaults to the ``.meta.json`` beside ``source``. Raises ContractError if
     the CSV disagrees with its metadata (columns, row count, order, value ranges).
     """
-    import pandas as pd  # optional dependency of the edge install
-
     if meta is None:
         if not isinstance(source, str | Path):
             raise ContractError("metadata is required when reading a CSV from a stream")
         meta = meta_path_for(source)
     if not isinstance(meta, WheelMetadata):
         meta = load_metadata(meta)
-    dtypes = {c: ("int64" if t != "float32" else "float64") for c, t in meta.columns.items()}
-    # pandas < 3 needs "round_trip" for exact floats; pandas 3 is exact and deprecates it
-    precise = {"float_precision": "round_trip"} if pd.__version__ < "3" else {}
-    frame = pd.read_csv(source, dtype={"line": "int64", **dtypes}, keep_default_na=False,
-                        na_values=["NaN", "nan"], **precise)
     expected = [*BASE_COLUMNS, *[c for c in OPTIONAL_COLUMNS if c in meta.column_sources]]
-    if list(frame.columns) != expected:
-        raise ContractError(f"CSV columns {list(frame.columns)} != {expected}")
-    if len(frame) != meta.rows or meta.rows != meta.lines * meta.width:
-        raise ContractError(f"CSV has {len(frame)} rows, metadata says {meta.rows}"
+    frame = _read_frame(source, meta)
+    if list(frame) != expected:
+        raise ContractError(f"CSV columns {list(frame)} != {expected}")
+    rows = len(frame["line"])
+    if rows != meta.rows or meta.rows != meta.lines * meta.width:
+        raise ContractError(f"CSV has {rows} rows, metadata says {meta.rows}"
                             f" = {meta.lines} x {meta.width}")
-    _check_frame_index(meta, frame["line"].to_numpy(), frame["x"].to_numpy())
+    _check_frame_index(meta, frame["line"], frame["x"])
     arrays: dict[str, np.ndarray] = {}
     for col, src in meta.column_sources.items():
         if src == COLUMN_INDEX:
             continue
-        values = frame[col].to_numpy()
+        values = frame[col]
         dtype = np.dtype(meta.columns[col])
         if dtype.kind in "ui":
             info = np.iinfo(dtype)
