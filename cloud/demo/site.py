@@ -110,7 +110,7 @@ archive_dir = "archive"
 stable_s = 0.5                 # a file unchanged this long is complete
 rescan_s = 2
 heartbeat_s = 10
-pass_close_s = 5               # a pass missing files closes this long after its last scan
+pass_close_s = 20              # a pass missing files closes this long after its last scan
 min_free_mb = 100
 warn_free_mb = 300
 
