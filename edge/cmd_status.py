@@ -40,7 +40,7 @@ def format_status(status: dict[str, dict[str, Any]], outbox: int) -> str:
 def run(args: argparse.Namespace) -> int:
     """Print the status; 2 for a bad config, 1 when there is no tracker yet."""
     from edge.cmd_validate import load_site_config
-    from edge.tracker import STATES, Tracker
+    from edge.tracker import Tracker, empty_camera_status
     from schemas.errors import StoreError
 
     cfg = load_site_config(args.config)
@@ -58,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wheel-edge: {exc}", file=sys.stderr)
         return 1
     for cam in cfg.cameras:
-        status.setdefault(cam.id, {"states": dict.fromkeys(STATES, 0), "backlog": 0,
-                                   "oldest_unpublished": None, "last_error": None})
+        status.setdefault(cam.id, empty_camera_status())
     if args.json:
         print(json.dumps({"cameras": status, "outbox": outbox}, indent=1))
     else:

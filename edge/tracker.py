@@ -16,97 +16,16 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from edge.tracker_rows import SCHEMA, FileRow, file_row
 from schemas.errors import StoreError
 
 STATES = ("discovered", "converted", "published", "confirmed", "cleaned", "quarantined")
 OPEN_STATES = ("discovered", "converted", "published")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
-    key TEXT PRIMARY KEY, camera TEXT NOT NULL, stem TEXT NOT NULL,
-    dat_path TEXT NOT NULL, xml_path TEXT NOT NULL, size INTEGER NOT NULL,
-    capture_time TEXT NOT NULL, time_source TEXT NOT NULL,
-    state TEXT NOT NULL, discovered_at REAL NOT NULL, updated_at REAL NOT NULL,
-    run_id TEXT, wheel_id TEXT, train_id TEXT, run_count INTEGER,
-    file_id TEXT, csv_path TEXT, meta_path TEXT, bundle_path TEXT,
-    chunk_count INTEGER, payload_bytes INTEGER, sha256 TEXT, raw_bytes INTEGER,
-    appeared_at REAL, message_ids TEXT NOT NULL DEFAULT '[]',
-    attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL NOT NULL DEFAULT 0,
-    last_error TEXT, reason TEXT, published_at REAL, confirmed_at REAL
-);
-CREATE INDEX IF NOT EXISTS files_cam ON files (camera, state, capture_time);
-CREATE INDEX IF NOT EXISTS files_state ON files (state, capture_time);
-CREATE TABLE IF NOT EXISTS history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, state TEXT NOT NULL,
-    at REAL NOT NULL, detail TEXT
-);
-CREATE INDEX IF NOT EXISTS history_key ON history (key);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, train_id TEXT, tag TEXT, run_count INTEGER,
-    pass_start TEXT NOT NULL, pass_end TEXT NOT NULL, mapping TEXT NOT NULL,
-    problems TEXT NOT NULL, reported INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS run_counts (train_id TEXT PRIMARY KEY, count INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, data BLOB NOT NULL,
-    attributes TEXT NOT NULL, created_at REAL NOT NULL, sent_at REAL, message_id TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT
-);
-CREATE TABLE IF NOT EXISTS errors (
-    camera TEXT PRIMARY KEY, at REAL NOT NULL, message TEXT NOT NULL
-);
-"""
-
-
-@dataclass(frozen=True)
-class FileRow:
-    """One tracked scan file (a row of ``files``)."""
-
-    key: str
-    camera: str
-    stem: str
-    dat_path: Path
-    xml_path: Path
-    capture_time: datetime
-    state: str
-    discovered_at: float
-    run_id: str | None
-    wheel_id: str | None
-    train_id: str | None
-    run_count: int | None
-    file_id: str | None
-    csv_path: Path | None
-    meta_path: Path | None
-    bundle_path: Path | None
-    chunk_count: int | None
-    payload_bytes: int | None
-    sha256: str | None
-    raw_bytes: int | None
-    message_ids: list[str]
-    attempts: int
-    next_attempt: float
-
-
-def _row(r: sqlite3.Row) -> FileRow:
-    def p(v: Any) -> Path | None:
-        return None if v is None else Path(v)
-
-    return FileRow(
-        key=r["key"], camera=r["camera"], stem=r["stem"], dat_path=Path(r["dat_path"]),
-        xml_path=Path(r["xml_path"]), capture_time=datetime.fromisoformat(r["capture_time"]),
-        state=r["state"], discovered_at=r["discovered_at"], run_id=r["run_id"],
-        wheel_id=r["wheel_id"], train_id=r["train_id"], run_count=r["run_count"],
-        file_id=r["file_id"], csv_path=p(r["csv_path"]), meta_path=p(r["meta_path"]),
-        bundle_path=p(r["bundle_path"]), chunk_count=r["chunk_count"],
-        payload_bytes=r["payload_bytes"], sha256=r["sha256"], raw_bytes=r["raw_bytes"],
-        message_ids=json.loads(r["message_ids"]), attempts=r["attempts"],
-        next_attempt=r["next_attempt"],
-    )
+__all__ = ["OPEN_STATES", "STATES", "FileRow", "Tracker", "empty_camera_status"]
 
 
 class Tracker:
@@ -126,7 +45,7 @@ class Tracker:
                                            check_same_thread=False)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
-                self._db.executescript(_SCHEMA)
+                self._db.executescript(SCHEMA)
             self._db.row_factory = sqlite3.Row
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open pub tracker {self.path}: {exc}",
@@ -198,7 +117,7 @@ class Tracker:
     def files(self, where: str = "1", args: tuple[Any, ...] = ()) -> list[FileRow]:
         """Tracked files matching an SQL condition, by capture time."""
         rows = self.query(f"SELECT * FROM files WHERE {where} ORDER BY capture_time, key", args)
-        return [_row(r) for r in rows]
+        return [file_row(r) for r in rows]
 
     def get(self, key: str) -> FileRow | None:
         """One file by key."""
@@ -299,8 +218,7 @@ class Tracker:
         """Per camera: counts per state, backlog, oldest unpublished, last error."""
         out: dict[str, dict[str, Any]] = {}
         for r in self.query("SELECT camera, state, COUNT(*) n FROM files GROUP BY camera, state"):
-            entry = out.setdefault(r["camera"], {"states": dict.fromkeys(STATES, 0)})
-            entry["states"][r["state"]] = r["n"]
+            out.setdefault(r["camera"], empty_camera_status())["states"][r["state"]] = r["n"]
         for cam, info in out.items():
             info["backlog"] = sum(info["states"][s] for s in OPEN_STATES)
             rows = self.query(
@@ -311,14 +229,13 @@ class Tracker:
                 {"stem": rows[0]["stem"], "capture_time": rows[0]["capture_time"],
                  "waiting_s": round(time.time() - rows[0]["discovered_at"], 1)}
                 if rows else None)
-            err = self.query("SELECT at, message FROM errors WHERE camera = ?", (cam,))
-            info["last_error"] = (
-                {"at": datetime.fromtimestamp(err[0]["at"], UTC).isoformat(),
-                 "message": err[0]["message"]} if err else None)
         for r in self.query("SELECT camera, at, message FROM errors"):
-            if r["camera"] not in out:
-                out[r["camera"]] = {"states": dict.fromkeys(STATES, 0), "backlog": 0,
-                                    "oldest_unpublished": None,
-                                    "last_error": {"at": datetime.fromtimestamp(
-                                        r["at"], UTC).isoformat(), "message": r["message"]}}
+            out.setdefault(r["camera"], empty_camera_status())["last_error"] = {
+                "at": datetime.fromtimestamp(r["at"], UTC).isoformat(), "message": r["message"]}
         return out
+
+
+def empty_camera_status() -> dict[str, Any]:
+    """The :meth:`Tracker.status` entry of a camera without files or errors."""
+    return {"states": dict.fromkeys(STATES, 0), "backlog": 0, "oldest_unpublished": None,
+            "last_error": None}

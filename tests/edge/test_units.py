@@ -87,6 +87,18 @@ def test_tracker_states_history_restart_and_status(tmp_path: Path) -> None:
     assert t2.prune(time.time() + 1) == 1 and t2.get("Cam_01/s1") is None
 
 
+def test_tracker_status_of_a_camera_with_an_error_but_no_files(tmp_path: Path) -> None:
+    t = Tracker(tmp_path / "t.sqlite")
+    t.discover("Cam_01", "s1", tmp_path / "s1.dat", tmp_path / "s1.xml", 10, T0, "name")
+    t.note_error("Cam_02", "folder unreadable")
+    status = t.status()
+    assert status["Cam_01"]["last_error"] is None and status["Cam_01"]["backlog"] == 1
+    cam2 = status["Cam_02"]
+    assert cam2["backlog"] == 0 and cam2["oldest_unpublished"] is None
+    assert set(cam2["states"].values()) == {0}
+    assert cam2["last_error"]["message"] == "folder unreadable"
+
+
 def test_bundle_roundtrip_deterministic_and_chunked(tmp_path: Path) -> None:
     csv, meta = tmp_path / "w.csv", tmp_path / "w.meta.json"
     csv.write_bytes(os.urandom(50_000))
