@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import cloud.alerts.tables  # alert tables of revision 0002, for autogenerate
 import cloud.sql.models  # noqa: F401  (registers the tables on Base.metadata)
 from cloud.sql.base import Base
 
