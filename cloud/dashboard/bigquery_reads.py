@@ -20,8 +20,8 @@ from cloud.dashboard.ports import (
     WheelRun,
     WheelTile,
 )
+from cloud.dashboard.read_rows import pivot_heatmaps, scan_from_row
 from cloud.dashboard.views import view_statements
-from cloud.dashboard.warehouse_reads import _pivot
 from schemas.errors import StoreError
 
 _TILE = "train_id, wheel_id, camera, side, position, score, defect, capture_time, run_id"
@@ -82,7 +82,7 @@ class BigQueryTrends:
             FROM {ds}.wheel_scores s JOIN r ON s.run_id = r.run_id AND s.train_id = r.train_id
             WHERE s.site_id = @site AND s.capture_time >= @since ORDER BY s.train_id, r.t""",
                        {"site": self._site, "since": self._since(7), "runs": runs})
-        return _pivot(rows)
+        return pivot_heatmaps(rows)
 
     def under_threshold_by_day(self, threshold: float, days: int) -> list[DayCount]:
         """Per day: wheels whose lowest score that day was under ``threshold``."""
@@ -142,10 +142,7 @@ class BigQueryTrends:
             FROM {ds}.wheel_scores WHERE site_id = @site AND wheel_id = @wheel
             AND capture_time >= @since ORDER BY capture_time DESC LIMIT @lim OFFSET @off""",
                        self._wp(wheel_id, lim=limit, off=offset))
-        scans = [Scan(r[0], r[1], r[2], r[3], r[4], float(r[5]), r[6], r[7],
-                      {k: round(float(v), 1) for k, v in zip(
-                          ("line", "column", "along_mm", "across_mm"), r[8:12], strict=True)
-                       if v is not None}) for r in rows]
+        scans = [scan_from_row(r) for r in rows]
         if rows:
             return scans, int(rows[0][12])
         total = self._q("""SELECT COUNT(*) FROM {ds}.wheel_scores WHERE site_id = @site

@@ -29,6 +29,7 @@ from cloud.dashboard.ports import (
     WheelRun,
     WheelTile,
 )
+from cloud.dashboard.read_rows import pivot_heatmaps, scan_from_row
 from cloud.dashboard.summary import DailySummary
 from cloud.dashboard.views import view_statements
 from schemas.errors import StoreError
@@ -157,7 +158,7 @@ class DuckDBTrends:
                    WHERE s.site_id = ? AND s.capture_time >= ?
                    ORDER BY s.train_id, r.t""",
                 [self._site, since, runs, self._site, since]).fetchall()
-        return _pivot(rows)
+        return pivot_heatmaps(rows)
 
     def under_threshold_by_day(self, threshold: float, days: int) -> list[DayCount]:
         """Per day: wheels whose lowest score that day was under ``threshold``."""
@@ -243,13 +244,7 @@ class DuckDBTrends:
                     ORDER BY capture_time DESC LIMIT ? OFFSET ?""",
                 [self._site, wheel_id, _midnight(rng[0]),
                  _midnight(rng[1]) + timedelta(days=1), limit, offset - rng[2]]).fetchall()
-        scans = []
-        for r in rows:
-            loc = {k: round(float(v), 1) for k, v in zip(
-                ("line", "column", "along_mm", "across_mm"), r[8:12], strict=True)
-                if v is not None}
-            scans.append(Scan(r[0], r[1], r[2], r[3], r[4], float(r[5]), r[6], r[7], loc))
-        return scans, int(total[0] or 0) if total else 0
+        return [scan_from_row(r) for r in rows], int(total[0] or 0) if total else 0
 
     def camera_last(self) -> list[CameraLast]:
         """Last file per camera (searched in the latest week of files)."""
@@ -280,31 +275,3 @@ class DuckDBTrends:
                                     WHERE site_id = ?) - INTERVAL 7 DAY
                GROUP BY run_id""", [self._site, run_ids, self._site])
         return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
-
-
-def _key(r: tuple[Any, ...]) -> tuple[str, int, str]:
-    """Heatmap row of a (train, camera, side, position, run, time, score, wheel) row."""
-    return (r[2] or "", -1 if r[3] is None else int(r[3]), r[7] if r[3] is None else "")
-
-
-def _pivot(rows: list[tuple[Any, ...]]) -> list[Heatmap]:
-    """(train, camera, side, position, run, time, score, wheel) rows -> per-train grids."""
-    trains: dict[str, list[tuple[Any, ...]]] = {}
-    for r in rows:
-        trains.setdefault(r[0], []).append(r)
-    out = []
-    for train_id, trs in sorted(trains.items()):
-        run_times: dict[str, datetime] = {}
-        current: dict[tuple[str, int, str], str] = {}
-        for r in trs:
-            run_times.setdefault(r[4], r[5])
-            current[_key(r)] = r[7]  # rows are in time order: the last one wins
-        keys = sorted(current)
-        ki = {k: i for i, k in enumerate(keys)}
-        ri = {run: i for i, run in enumerate(run_times)}
-        z: list[list[float | None]] = [[None] * len(ri) for _ in keys]
-        for r in trs:
-            z[ki[_key(r)]][ri[r[4]]] = round(float(r[6]), 1)
-        out.append(Heatmap(train_id, [current[k] for k in keys], list(run_times),
-                           list(run_times.values()), z))
-    return out
