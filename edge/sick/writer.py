@@ -100,6 +100,24 @@ def write_scan(
     ``(dat_path, xml_path)``. Raises ValueError for arguments that cannot be written.
     """
     dat = Path(dat_path)
+    mats, n_lines = _checked_arrays(dat, arrays, layout, extra_xml)
+    specs, chunks = _encode(mats, n_lines, layout)
+    all_traits = {traits_tag: traits} if traits_tag else {}
+    all_traits.update(extra_traits or {})
+    xml = _xml_text(specs, layout=layout, lines=n_lines, component_name=component_name,
+                    component_valuetype=component_valuetype, traits=all_traits,
+                    extra_xml=extra_xml)
+    dat.parent.mkdir(parents=True, exist_ok=True)
+    xml_path = dat.with_suffix(".xml")
+    _atomic_write(dat, chunks)
+    _atomic_write(xml_path, [memoryview(xml.encode("utf-8"))])
+    return dat, xml_path
+
+
+def _checked_arrays(
+    dat: Path, arrays: Mapping[str, np.ndarray], layout: str, extra_xml: str | None
+) -> tuple[dict[str, np.ndarray], int]:
+    """The arrays as numpy arrays and their common number of lines; ValueError if unwritable."""
     if dat.suffix.lower() != ".dat":
         raise ValueError(f"{dat}: the data path must end in .dat")
     if layout not in LAYOUTS:
@@ -112,24 +130,20 @@ def write_scan(
     if len(lines) != 1 or min(lines) <= 0:
         shapes = {n: a.shape for n, a in mats.items()}
         raise ValueError(f"arrays must be 2-D with the same number (>0) of lines: {shapes}")
-    n_lines = lines.pop()
+    return mats, lines.pop()
+
+
+def _encode(
+    mats: dict[str, np.ndarray], n_lines: int, layout: str
+) -> tuple[list[tuple[str, str, int, int]], list[memoryview]]:
+    """(name, value type, width, bytes per line) per subcomponent, and the ``.dat`` bytes
+    (little-endian, one block per subcomponent or interleaved per line for SCAN)."""
     specs, blocks = [], []
     for name, arr in mats.items():
         vt = _value_type(name, arr)
         le = np.ascontiguousarray(arr, dtype=VALUE_TYPES[vt])
         specs.append((name, vt, arr.shape[1], arr.shape[1] * le.itemsize))
         blocks.append(le)
-    all_traits = {traits_tag: traits} if traits_tag else {}
-    all_traits.update(extra_traits or {})
-    xml = _xml_text(specs, layout=layout, lines=n_lines, component_name=component_name,
-                    component_valuetype=component_valuetype, traits=all_traits,
-                    extra_xml=extra_xml)
     if layout == "SUBCOMPONENT":
-        chunks = [b.data for b in blocks]
-    else:
-        chunks = [np.hstack([b.view(np.uint8).reshape(n_lines, -1) for b in blocks]).data]
-    dat.parent.mkdir(parents=True, exist_ok=True)
-    xml_path = dat.with_suffix(".xml")
-    _atomic_write(dat, chunks)
-    _atomic_write(xml_path, [memoryview(xml.encode("utf-8"))])
-    return dat, xml_path
+        return specs, [b.data for b in blocks]
+    return specs, [np.hstack([b.view(np.uint8).reshape(n_lines, -1) for b in blocks]).data]
