@@ -161,6 +161,12 @@ def _minutes(seconds: float) -> str:
     return f"{m} min {s:02d} s" if m else f"{s} s"
 
 
+def _n(count: int, word: str) -> str:
+    """``1 wheel``, ``2 wheels``, ``2 passes``."""
+    plural = word + ("es" if word.endswith("s") else "s")
+    return f"{count} {word if count == 1 else plural}"
+
+
 def _bad_lines(rep: DemoReport) -> list[str]:
     worst: dict[str, ScoreRow] = {}
     kinds: dict[str, list[str]] = {}
@@ -168,11 +174,12 @@ def _bad_lines(rep: DemoReport) -> list[str]:
         worst.setdefault(r.wheel_id, r)
         if r.defect not in kinds.setdefault(r.wheel_id, []):
             kinds[r.wheel_id].append(r.defect)
-    lines = [f"  wheels under {THRESHOLD:.0f}: {len(worst)} wheels ({len(rep.bad_scans())} scans)"]
+    lines = [f"  wheels under {THRESHOLD:.0f}: {_n(len(worst), 'wheel')} "
+             f"({_n(len(rep.bad_scans()), 'scan')})"]
     for w, r in worst.items():
         n = sum(x.wheel_id == w for x in rep.bad_scans())
         lines.append(f"    {w:<8} {r.camera} pos {r.position or '?':>2}  score {r.score:5.1f}  "
-                     f"{'/'.join(kinds[w])} {_loc(r)}  (under {THRESHOLD:.0f} in {n} passes)")
+                     f"{'/'.join(kinds[w])} {_loc(r)}  (under {THRESHOLD:.0f} in {_n(n, 'pass')})")
     return lines
 
 
@@ -181,9 +188,9 @@ def _truth_lines(rep: DemoReport) -> list[str]:
     bad = set(rep.truth_bad)
     found, missed, false = bad & flagged, sorted(bad - flagged), sorted(flagged - bad)
     kinds = ", ".join(f"{k} {w}" for w, k in rep.truth_bad.items())
-    line = (f"  ground truth:    {len(bad)} wheels carry a defect ({kinds}): "
+    line = (f"  ground truth:    {_n(len(bad), 'wheel')} with a defect ({kinds}): "
             f"{len(found)} flagged, {len(missed)} missed{f' {missed}' if missed else ''}; "
-            f"{len(false)} good wheels flagged{f' {false}' if false else ''}")
+            f"{_n(len(false), 'good wheel')} flagged{f' {false}' if false else ''}")
     return [line]
 
 
