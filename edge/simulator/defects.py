@@ -54,8 +54,9 @@ def _extent(defect: Defect, along_mm: np.ndarray, across_mm: np.ndarray) -> tupl
         pad = defect.width_mm + 3.0 * _pitch(along_mm) + 3.0 * _pitch(across_mm)
         half = defect.length_mm / 2
         return abs(math.sin(a)) * half + pad, abs(math.cos(a)) * half + pad
-    if isinstance(defect, FlatSpot):
-        return defect.length_mm / 2, math.inf
+    if isinstance(defect, FlatSpot):  # across the whole grid unless bounded
+        lo, hi = defect.across_min_mm, defect.across_max_mm
+        return defect.length_mm / 2, (math.inf if lo is None or hi is None else 0.5 * (hi - lo))
     r = defect.radius_mm * max(1.0, defect.aspect)
     return r, r
 
@@ -123,10 +124,6 @@ def apply_defect(
     _check_grid(height_mm, intensity, along_mm, across_mm)
     centre_across = defect.across_mm
     half_al, half_ac = _extent(defect, along_mm, across_mm)
-    if isinstance(defect, FlatSpot):
-        lo, hi = defect.across_min_mm, defect.across_max_mm
-        if lo is not None and hi is not None:
-            half_ac = 0.5 * (hi - lo)
     win = window(along_mm, across_mm, defect.along_mm, centre_across, half_al, half_ac,
                  circumference_mm)
     observed, affected = 0.0, 0
@@ -135,17 +132,10 @@ def apply_defect(
         _carve(height_mm, intensity, along_mm, across_mm, win, defect, rng)
         observed, affected = _visibility(before, height_mm[win.ix])
     line = nearest_index(along_mm, defect.along_mm, circumference_mm)
-    line = nearest_index(along_mm, defect.along_mm, circumference_mm)
     column = nearest_index(across_mm, centre_across, None)
     return DefectTruth(
-        kind=defect.kind,
-        params=defect_params(defect),
-        along_mm=float(defect.along_mm),
-        across_mm=float(centre_across),
-        line=line,
-        column=column,
-        line_span=_span(win.rows, line),
-        column_span=_span(win.cols, column),
-        observed_mm=observed,
-        affected_points=affected,
+        kind=defect.kind, params=defect_params(defect), along_mm=float(defect.along_mm),
+        across_mm=float(centre_across), line=line, column=column,
+        line_span=_span(win.rows, line), column_span=_span(win.cols, column),
+        observed_mm=observed, affected_points=affected,
     )
