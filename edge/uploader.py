@@ -206,17 +206,15 @@ class Uploader:
 
     def quarantine(self, row: FileRow, reason: str) -> None:
         """Move an unreadable scan aside with its reason; report it; go on."""
-        dest = self.cfg.path(self.cfg.edge.quarantine_dir) / row.camera
-        quarantine_files([row.dat_path, row.xml_path], dest, reason)
-        self.tracker.set_state(row.key, "quarantined", reason, reason=reason)
-        self._enqueue_event(QuarantineEvent(
-            site=self.cfg.site_id, camera=row.camera,
-            files=[row.dat_path.name, row.xml_path.name], reason=reason,
-            at=datetime.now(UTC)))
+        self._quarantine_paths(row.camera, [row.dat_path, row.xml_path], reason, key=row.key)
 
-    def _quarantine_paths(self, camera: str, paths: list[Path], reason: str) -> None:
+    def _quarantine_paths(self, camera: str, paths: list[Path], reason: str,
+                          key: str | None = None) -> None:
+        """Move files aside, mark the tracked file (``key``) quarantined, queue the event."""
         dest = self.cfg.path(self.cfg.edge.quarantine_dir) / camera
         quarantine_files(paths, dest, reason)
+        if key is not None:
+            self.tracker.set_state(key, "quarantined", reason, reason=reason)
         self._enqueue_event(QuarantineEvent(
             site=self.cfg.site_id, camera=camera, files=[p.name for p in paths],
             reason=reason, at=datetime.now(UTC)))
