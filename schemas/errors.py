@@ -18,6 +18,11 @@ Adapters translate vendor exceptions (google.api_core, twilio, sendgrid, sqlalch
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class WheelWatchError(Exception):
     """Base of every error WheelWatch raises on purpose."""
@@ -65,3 +70,12 @@ class ScoringError(WheelWatchError):
 
 class NotifierError(_RetryableError):
     """An SMS or email provider refused or failed to take a message."""
+
+
+def first_error(exc: ValidationError, root: str) -> tuple[str, str]:
+    """(dotted location, message) of the first error of a pydantic validation.
+
+    ``root`` stands for the location when the error is about the whole document.
+    """
+    err = exc.errors()[0]
+    return ".".join(str(p) for p in err["loc"]) or root, str(err["msg"])

@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from schemas.errors import ContractError
+from schemas.errors import ContractError, first_error
 
 SCHEMA_VERSION = "1"
 MAX_MESSAGE_BYTES = 10_000_000
@@ -78,9 +78,8 @@ class ChunkAttributes(_Contract):
         try:
             return cls.model_validate(dict(attrs))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "attributes"
-            raise ContractError(f"bad chunk attribute {where}: {err['msg']}") from exc
+            where, msg = first_error(exc, "attributes")
+            raise ContractError(f"bad chunk attribute {where}: {msg}") from exc
 
 
 class CameraPass(_Contract):

@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from schemas.calibration import Calibration
-from schemas.errors import ContractError
+from schemas.errors import ContractError, first_error
 
 SCHEMA_VERSION: Literal["1"] = "1"
 CaptureSource = Literal["context", "name", "mtime"]
@@ -171,9 +171,8 @@ def parse_metadata(data: bytes | str, origin: str = "metadata") -> WheelMetadata
     try:
         return WheelMetadata.model_validate_json(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err["loc"]) or "document"
-        raise ContractError(f"{origin}: bad metadata at {where}: {err['msg']}") from None
+        where, msg = first_error(exc, "document")
+        raise ContractError(f"{origin}: bad metadata at {where}: {msg}") from None
 
 
 def load_metadata(path: str | Path) -> WheelMetadata:

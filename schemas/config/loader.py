@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from schemas.config.site import SiteConfig
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, first_error
 
 ENV_PREFIX = "WHEELWATCH__"
 
@@ -54,10 +54,9 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _first_error(exc: ValidationError) -> ConfigError:
-    err = exc.errors()[0]
-    key = ".".join(str(p) for p in err["loc"]) or "<root>"
+    key, msg = first_error(exc, "<root>")
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return ConfigError(key, f"{err['msg']}{more}")
+    return ConfigError(key, f"{msg}{more}")
 
 
 def load_config_text(
