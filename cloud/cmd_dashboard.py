@@ -14,8 +14,12 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from schemas.errors import ConfigError, WheelWatchError
+
+if TYPE_CHECKING:
+    from schemas.config import SiteConfig
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +54,13 @@ def _hash_from_stdin() -> int:
     return 0
 
 
-def _demo_data(cfg: object, days: int) -> None:
+def _demo_data(cfg: SiteConfig, days: int) -> None:
     import duckdb
 
     from cloud.dashboard.bootstrap import sql_engine
     from cloud.dashboard.synth import SynthSpec, generate_sql, generate_warehouse
     from cloud.dashboard.synth_images import write_images
-    from schemas.config import SiteConfig
 
-    assert isinstance(cfg, SiteConfig)
     path = cfg.path(cfg.cloud.warehouse_path)
     if path.exists():
         log.info("warehouse %s exists: no demo data generated", path)

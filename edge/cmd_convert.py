@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from schemas.calibration import Calibration
 
 NAME = "convert"
 HELP = "convert SICK iCon scans (.dat or .xml) into per-wheel CSV + metadata JSON"
@@ -16,7 +20,7 @@ could not be read or written, 2 bad arguments.
 """
 
 
-def _calibration(text: str) -> object:
+def _calibration(text: str) -> Calibration:
     from schemas.calibration import Calibration
 
     try:
