@@ -21,6 +21,7 @@ from schemas.errors import StoreError
 from schemas.warehouse import VIEW_ORDER, duckdb_ddl, load_tables, view_sql
 
 log = logging.getLogger(__name__)
+_CONFLICT_RETRIES = 5
 
 
 class DuckDbWarehouse:
@@ -78,8 +79,23 @@ class DuckDbWarehouse:
         cols = self._tables[table].field_names
         sql = (f"INSERT OR IGNORE INTO {self.ds}.{table} ({', '.join(cols)}) "
                f"VALUES ({', '.join('?' for _ in cols)})")
-        with self._connect() as c:
-            c.executemany(sql, [[r.get(k) for k in cols] for r in rows])
+        values = [[r.get(k) for k in cols] for r in rows]
+        for attempt in range(1, _CONFLICT_RETRIES + 1):
+            try:
+                with self._connect() as c:
+                    c.executemany(sql, values)
+                return
+            except StoreError as exc:
+                # Two connections inserting the same key at once: DuckDB's optimistic
+                # concurrency fails one transaction instead of ignoring the row. Run it
+                # again: the row is then present and INSERT OR IGNORE skips it.
+                conflict = isinstance(exc.__cause__, duckdb.TransactionException
+                                      | duckdb.ConstraintException)
+                if not conflict or attempt == _CONFLICT_RETRIES:
+                    raise
+                log.info("warehouse insert into %s conflicted (attempt %d), retrying",
+                         table, attempt)
+                time.sleep(0.01 * attempt)
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         """Run a query (``{ds}`` = the schema name) and return dict rows."""
