@@ -4,10 +4,12 @@ publish, the cloud worker mid-file. Nothing lost, nothing stored or scored twice
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 
 import pytest
 
+from cloud.demo.site import Backends
 from edge.tracker import Tracker
 from tests.faults.harness import FaultSite, wait_for
 
@@ -28,10 +30,18 @@ def _edge_count(site: FaultSite, where: str) -> int:
         t.close()
 
 
-@pytest.mark.parametrize("passes", [pytest.param(3, id="short"),
-                                    pytest.param(6, id="long", marks=pytest.mark.slow)])
-def test_edge_sigkill_mid_publish(make_site: Callable[..., FaultSite], passes: int) -> None:
-    site = make_site(env=SMALL_CHUNKS)
+@pytest.mark.parametrize("passes,backend", [
+    pytest.param(3, "embedded", id="short"),
+    pytest.param(3, "pubsub", id="pubsub-emulator", marks=pytest.mark.integration),
+    pytest.param(6, "embedded", id="long", marks=pytest.mark.slow)])
+def test_edge_sigkill_mid_publish(make_site: Callable[..., FaultSite], passes: int,
+                                  backend: str, request: pytest.FixtureRequest) -> None:
+    backends = None
+    if backend == "pubsub":  # edge and cloud over Google's Pub/Sub emulator
+        request.getfixturevalue("pubsub_env")
+        backends = Backends(name="pubsub", transport="pubsub",
+                            project=f"faults-{uuid.uuid4().hex[:8]}")
+    site = make_site(env=SMALL_CHUNKS, backends=backends)
     site.provision()
     site.start("cloud")
     edge = site.start("edge")
@@ -47,7 +57,7 @@ def test_edge_sigkill_mid_publish(make_site: Callable[..., FaultSite], passes: i
     total = len(site.expected())
     assert wait_for(lambda: site.written() >= total, 240), site.states()
     site.stop_all()
-    fig = site.figures(f"edge-sigkill-{passes}p", cleaned_at_kill=killed_at)
+    fig = site.figures(f"edge-sigkill-{passes}p-{backend}", cleaned_at_kill=killed_at)
     fig.report()
     assert (fig.lost, fig.duplicates) == (0, 0)
     assert fig.files_stored == fig.scores_written == total
