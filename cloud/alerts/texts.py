@@ -65,13 +65,19 @@ def _fit_sms(head: str, parts: Sequence[str], tail: str) -> str:
     """Join ``head + parts + tail`` within 160 septets, ending with ``+N more`` if cut."""
     head, tail = to_gsm7(head), to_gsm7(tail)
     parts = [to_gsm7(p) for p in parts]
-    for keep in range(len(parts), -1, -1):
+    for keep in range(len(parts), 0, -1):
         more = f" +{len(parts) - keep} more" if keep < len(parts) else ""
-        body = "; ".join(parts[:keep])
-        text = f"{head}{(' ' + body) if body else ''}{more}{tail}"
+        text = f"{head} {'; '.join(parts[:keep])}{more}{tail}"
         if septets(text) <= SMS_SEPTETS:
             return text
-    return to_gsm7(f"{head}{tail}")[:SMS_SEPTETS]
+    if not parts:
+        return f"{head}{tail}"[:SMS_SEPTETS]
+    # Not even the first part fits whole: shorten it rather than hide it behind "+N more".
+    more = f" +{len(parts) - 1} more" if len(parts) > 1 else ""
+    first = parts[0]
+    while first and septets(f"{head} {first}...{more}{tail}") > SMS_SEPTETS:
+        first = first[:-1]
+    return f"{head} {first}...{more}{tail}" if first else f"{head}{more}{tail}"[:SMS_SEPTETS]
 
 
 def sms_text(h: Header, lines: Sequence[Line], dashboard_url: str) -> str:

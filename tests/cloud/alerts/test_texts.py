@@ -52,6 +52,16 @@ def test_sms_with_many_wheels_fits_and_says_how_many_are_left_out() -> None:
     assert "ack K7Q2MX" in text
 
 
+def test_sms_with_one_long_headline_shortens_it_instead_of_hiding_it() -> None:
+    reason = ("pipeline error in scorer: model directory /srv/models/v7 was exported for "
+              "another feature set, every wheel of this pass is unchecked")
+    text = sms_text(_header(train_id=None, headline=reason), [], "https://ww.example.com")
+    assert septets(text) <= 160
+    assert "more" not in text
+    assert "pipeline error in scorer" in text and "..." in text
+    assert "ack K7Q2MX" in text
+
+
 def test_sms_lists_wheel_side_position_score_defect_time_code_and_link() -> None:
     lines = [_bad(3), Line(kind="missing", wheel_id="T2-R07", camera="Cam_02", side="right",
                            position=7, severity=Severity.INSPECT)]
