@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from edge.scanfiles import capture_time
 from edge.sick import Scan, read_scan
 from schemas.calibration import Calibration
 from schemas.errors import ScanFormatError
@@ -29,7 +30,6 @@ from schemas.wheel_csv import (
     FileRef,
     WheelContext,
     WheelMetadata,
-    parse_capture_time,
 )
 
 log = logging.getLogger(__name__)
@@ -117,11 +117,7 @@ def _file_ref(path: Path, data: np.ndarray | None = None) -> FileRef:
 def _capture_time(scan: Scan, ctx: WheelContext) -> tuple[datetime, CaptureSource]:
     if ctx.capture_time is not None:
         return ctx.capture_time, "context"
-    parsed = parse_capture_time(scan.dat_path.name)
-    if parsed is not None:
-        return parsed, "name"
-    log.warning("%s: no capture time in the file name, using its mtime", scan.dat_path)
-    return datetime.fromtimestamp(scan.dat_path.stat().st_mtime, tz=UTC), "mtime"
+    return capture_time(scan.dat_path)
 
 
 def build_metadata(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from schemas.wheel_csv import capture_time_from_stem
+from schemas.wheel_csv import CaptureSource, capture_time_from_stem
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 capture_time_from_name = capture_time_from_stem
 
 
-def capture_time(dat: Path) -> tuple[datetime, str]:
+def capture_time(dat: Path) -> tuple[datetime, CaptureSource]:
     """(capture time, source): from the name, else the file's mtime with a warning."""
     t = capture_time_from_name(dat.stem)
     if t is not None:
