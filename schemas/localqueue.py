@@ -27,9 +27,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from schemas.errors import TransportError
 from schemas.localqueue_db import QueueFile, make_ack_id, parse_ack_id
@@ -57,6 +58,10 @@ class SubscriptionInfo:
     ack_deadline_s: float
     max_delivery_attempts: int
     dead_letter_topic: str | None
+
+
+#: A message to move to the dead-letter topic: (seq, data, attributes JSON, ordering key).
+_DeadRow = tuple[int, bytes, str, str | None]
 
 
 class LocalQueue(QueueFile):
@@ -186,7 +191,6 @@ class LocalQueue(QueueFile):
         """Lease up to ``max_messages`` deliverable messages (oldest first)."""
         sub = self.subscription(subscription)
         now = time.time()
-        out: list[ReceivedMessage] = []
         with self._write() as db:
             busy = dict(db.execute(
                 "SELECT ordering_key, MIN(seq) FROM deliveries WHERE subscription = ?"
@@ -199,22 +203,7 @@ class LocalQueue(QueueFile):
                 " WHERE d.subscription = ? AND d.lease_until <= ? ORDER BY d.seq",
                 (subscription, now),
             )
-            dead: list[tuple[int, bytes, str, str | None]] = []
-            for seq, attempt, data, attrs, ptime, key in cur:
-                if len(out) >= max_messages:
-                    break
-                if key is not None and key in busy and busy[key] < seq:
-                    continue
-                if sub.dead_letter_topic and attempt >= sub.max_delivery_attempts:
-                    dead.append((seq, data, attrs, key))
-                    continue
-                out.append(ReceivedMessage(
-                    ack_id=make_ack_id(seq, attempt + 1), message_id=str(seq),
-                    data=bytes(data),
-                    attributes=json.loads(attrs),
-                    publish_time=datetime.fromtimestamp(ptime, UTC),
-                    delivery_attempt=attempt + 1, ordering_key=key,
-                ))
+            out, dead = _deliverable(cur, busy, sub, max_messages)
             cur.close()
             db.executemany(
                 "UPDATE deliveries SET attempt = attempt + 1, lease_until = ?"
@@ -226,7 +215,7 @@ class LocalQueue(QueueFile):
 
     def _dead_letter(
         self, db: sqlite3.Connection, subscription: str, topic: str | None,
-        dead: list[tuple[int, bytes, str, str | None]],
+        dead: list[_DeadRow],
     ) -> None:
         if not dead or topic is None:
             return
@@ -273,3 +262,26 @@ class LocalQueue(QueueFile):
         rows = self._read("SELECT COUNT(*) FROM deliveries WHERE subscription = ?",
                           (subscription,))
         return int(rows[0][0])
+
+
+def _deliverable(
+    rows: Iterable[tuple[Any, ...]], busy: dict[str, int], sub: SubscriptionInfo, limit: int
+) -> tuple[list[ReceivedMessage], list[_DeadRow]]:
+    """Up to ``limit`` deliveries from ready (seq, attempt, data, attrs, time, key) rows, and
+    the rows to dead-letter. A key held by an earlier leased message (``busy``) waits."""
+    out: list[ReceivedMessage] = []
+    dead: list[_DeadRow] = []
+    for seq, attempt, data, attrs, ptime, key in rows:
+        if len(out) >= limit:
+            break
+        if key is not None and key in busy and busy[key] < seq:
+            continue
+        if sub.dead_letter_topic and attempt >= sub.max_delivery_attempts:
+            dead.append((seq, data, attrs, key))
+            continue
+        out.append(ReceivedMessage(
+            ack_id=make_ack_id(seq, attempt + 1), message_id=str(seq), data=bytes(data),
+            attributes=json.loads(attrs), publish_time=datetime.fromtimestamp(ptime, UTC),
+            delivery_attempt=attempt + 1, ordering_key=key,
+        ))
+    return out, dead
