@@ -85,8 +85,13 @@ def _start(config: Path) -> tuple[SiteConfig, InstanceLock, Uploader] | int:
     lock = InstanceLock(cfg.path(cfg.edge.tracker_path).with_suffix(".lock"))
     try:
         lock.acquire()
+    except WheelWatchError as exc:
+        print(f"wheel-edge: cannot start: {exc}", file=sys.stderr)
+        return 1
+    try:
         uploader = build_uploader(cfg)
     except WheelWatchError as exc:
+        lock.release()  # ours: let the next start take it
         print(f"wheel-edge: cannot start: {exc}", file=sys.stderr)
         return 1
     return cfg, lock, uploader
@@ -110,9 +115,12 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if args.once:
-        uploader.step()
-        print(progress_line(uploader))
-        lock.release()
+        try:
+            uploader.step()
+            print(progress_line(uploader))
+        finally:
+            uploader.transport.close()
+            lock.release()
         return 0
     watcher = FolderWatcher([cfg.path(c.folder) for c in cfg.cameras], uploader.wake)
     watcher.start()
