@@ -137,7 +137,23 @@ def _line_count(dat: Path, fmt: IconLayout, nbytes: int) -> int:
     return nbytes // fmt.root_size * fmt.height
 
 
-def read_scan(path: str | Path, *, in_memory: bool = False) -> Scan:
+#: Largest .dat accepted (the biggest real scan, 2560 columns x 3000 lines of calibrated
+#: float data with intensity, is ~70 MB); a larger file is rejected before it is read.
+MAX_SCAN_BYTES = 256 * 1024 * 1024
+
+
+def _check_size_before_reading(dat: Path, fmt: IconLayout, max_bytes: int) -> None:
+    try:
+        size = dat.stat().st_size
+    except OSError as exc:
+        raise ScanFormatError(dat, f"cannot read file: {exc}") from None
+    if size > max_bytes:
+        raise ScanFormatError(dat, f"oversized: {size} bytes is over the {max_bytes}-byte limit")
+    _line_count(dat, fmt, size)
+
+
+def read_scan(path: str | Path, *, in_memory: bool = False,
+              max_bytes: int = MAX_SCAN_BYTES) -> Scan:
     """Read an iCon pair given its ``.dat`` or ``.xml`` path.
 
     By default the arrays are views on a read-only memory map (no copy; milliseconds
@@ -148,10 +164,11 @@ def read_scan(path: str | Path, *, in_memory: bool = False) -> Scan:
 
     Raises ScanFormatError (naming the file and the problem) for a missing sidecar,
     malformed or hostile XML, unknown value types, sizes that disagree, an empty or
-    truncated ``.dat``.
+    truncated ``.dat``, or one over ``max_bytes`` (checked before anything is read).
     """
     dat, xml = pair_paths(path)
     fmt = parse_icon_xml(xml)
+    _check_size_before_reading(dat, fmt, max_bytes)
     mm = _load(dat, in_memory)
     lines = _line_count(dat, fmt, int(mm.size))
     arrays = _views(mm, fmt, lines)

@@ -104,6 +104,24 @@ def test_truncated_dat(pair: Path) -> None:
     _fails(pair, r"truncated: 2359196 bytes .* \(511 full, 4508 bytes left\)")
 
 
+def test_huge_truncated_dat_is_rejected_before_it_is_read(
+        pair: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import edge.sick.reader as reader
+
+    with pair.open("r+b") as f:  # sparse: ~1 GB on paper, nothing on disk
+        f.truncate(1_000_000_007)
+
+    def no_read(*_a: object, **_k: object) -> None:
+        raise AssertionError("the .dat was read before its size was checked")
+
+    monkeypatch.setattr(reader.np, "fromfile", no_read)
+    monkeypatch.setattr(reader.np, "memmap", no_read)
+    with pytest.raises(ScanFormatError, match="oversized: 1000000007 bytes"):
+        read_scan(pair, in_memory=True)
+    with pytest.raises(ScanFormatError, match="truncated"):
+        read_scan(pair, in_memory=True, max_bytes=2_000_000_000)
+
+
 def test_zero_lines(pair: Path) -> None:
     pair.write_bytes(b"")
     _fails(pair, "zero lines")
