@@ -85,6 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         warehouse=b.build_warehouse(cfg), scorer=b.build_scorer(cfg),
         sink=b.build_sink(cfg, b.utc_now, blobs), clock=b.utc_now, pipeline_settings=pipe,
         monitor_settings=mon, flow=flow, file_timeout_s=cfg.cloud.monitor.file_timeout_s,
+        disk_low_mb=cfg.edge.warn_free_mb,
         monitor_interval_s=cfg.cloud.monitor.interval_s,
         sides={c.id: c.side for c in cfg.cameras}, positions=b.positions(cfg))
     topo = Topology([(s.name, s.topic, s.camera) for s in b.subscriptions(cfg)],

@@ -99,12 +99,30 @@ class ChunkHandler:
         d.ack()
 
 
+def disk_low_event(hb: Heartbeat, limit_mb: int | None, now: datetime
+                   ) -> tuple[str, de.PipelineError] | None:
+    """(idempotency key, event) when an edge reports less free disk than ``limit_mb``.
+
+    One event per edge and UTC day: the edge stops accepting scans before its disk is
+    full, so the crew must hear of it before scans stop arriving.
+    """
+    if limit_mb is None or hb.free_disk_mb is None or hb.free_disk_mb >= limit_mb:
+        return None
+    reason = (f"edge {hb.edge_id}: only {hb.free_disk_mb} MB disk free (warning below"
+              f" {limit_mb} MB); it stops taking scans when full")
+    key = f"disk-low:{hb.site}:{hb.edge_id}:{now:%Y-%m-%d}"
+    return key, de.PipelineError(site=hb.site, where="edge-disk", reason=reason,
+                                 file_id=None, detected_at=now)
+
+
 class EventHandler:
     """Handles the events subscription."""
 
     def __init__(self, topic: str, sessions: sessionmaker[Session], dead: DeadLetters,
-                 clock: Callable[[], datetime], file_timeout_s: float) -> None:
+                 clock: Callable[[], datetime], file_timeout_s: float,
+                 disk_low_mb: int | None = None) -> None:
         self._topic = topic
+        self._disk_low_mb = disk_low_mb
         self._sessions = sessions
         self._dead = dead
         self._clock = clock
@@ -126,6 +144,7 @@ class EventHandler:
                     repo.check_run_complete(s, ev.site, ev.run_id, now)
                 elif isinstance(ev, Heartbeat):
                     heard(s, ev.site, "edge", ev.edge_id, now)
+                    self._check_disk(s, ev, now)
                 else:
                     add_event(s, f"quarantine:{ev.site}:{ev.camera}:{','.join(ev.files)[:150]}",
                               de.PipelineError(site=ev.site, where="edge-quarantine",
@@ -136,3 +155,8 @@ class EventHandler:
             d.nack()
             return
         d.ack()
+
+    def _check_disk(self, s: Session, hb: Heartbeat, now: datetime) -> None:
+        found = disk_low_event(hb, self._disk_low_mb, now)
+        if found is not None:
+            add_event(s, found[0], found[1], now)

@@ -49,6 +49,7 @@ class WorkerParts:
     monitor_settings: MonitorSettings
     flow: FlowControl
     file_timeout_s: float = 600.0
+    disk_low_mb: int | None = None
     monitor_interval_s: float = 30.0
     sides: dict[str, str] | None = None
     positions: PositionLookup | None = None
@@ -76,7 +77,7 @@ class Worker:
         """The message handler of one subscription."""
         if camera is None:
             return EventHandler(topic, self.p.sessions, self._dead, self.p.clock,
-                                self.p.file_timeout_s)
+                                self.p.file_timeout_s, self.p.disk_low_mb)
         return ChunkHandler(topic, self.tracker, self.pipeline, self._dead,
                             on_written=lambda _fid: self._wake.set(), camera=camera)
 

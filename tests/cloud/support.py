@@ -234,7 +234,8 @@ class Rig:
 
 def make_rig(root: Path, sql_url: str | None = None, *, owner: str = "w1",
              scorer: DataScorer | None = None, clock: FakeClock | None = None,
-             file_timeout_s: float = 60.0, lease_s: float = 30.0) -> Rig:
+             file_timeout_s: float = 60.0, lease_s: float = 30.0,
+             disk_low_mb: int | None = None) -> Rig:
     """Wire a Worker on embedded adapters under ``root`` (shared by several rigs)."""
     from sqlalchemy.orm import sessionmaker
 
@@ -262,6 +263,7 @@ def make_rig(root: Path, sql_url: str | None = None, *, owner: str = "w1",
         pipeline_settings=PipelineSettings(owner=owner, lease_s=lease_s,
                                            work_dir=root / "work"),
         monitor_settings=MonitorSettings(heartbeat_timeout_s=120, camera_silence_s=600),
-        flow=FlowControl(), file_timeout_s=file_timeout_s, sides={"Cam_01": "left"})
+        flow=FlowControl(), file_timeout_s=file_timeout_s, sides={"Cam_01": "left"},
+        disk_low_mb=disk_low_mb)
     worker = Worker(parts, Topology([]))
     return Rig(worker, transport, sink, clock, root, scorer, sessions)

@@ -11,6 +11,7 @@ import pytest
 from cloud.domain_events import (
     FileArrivedLate,
     FileMissing,
+    PipelineError,
     RunComplete,
     SourceBack,
     SourceSilent,
@@ -106,6 +107,23 @@ def test_edge_heartbeat_silence_and_return(tmp_path: Path) -> None:
     rig.worker.dispatcher.dispatch()
     assert [e.source for e in rig.sink.of(SourceSilent)] == ["edge-1"]
     assert [e.source for e in rig.sink.of(SourceBack)] == ["edge-1"]
+
+
+def test_edge_reporting_low_disk_raises_one_pipeline_event_a_day(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path, disk_low_mb=2000)
+    send_event(rig, Heartbeat(site=SITE, edge_id="edge-1", sent_at=T0, free_disk_mb=5000), "h0")
+    for i in range(3):  # low, repeated: one event
+        st = send_event(rig, Heartbeat(site=SITE, edge_id="edge-1", sent_at=T0,
+                                       free_disk_mb=450 - i), f"h{i + 1}")
+        assert st.acks == 1
+    rig.worker.dispatcher.dispatch()
+    errors = rig.sink.of(PipelineError)
+    assert [(e.where, e.site) for e in errors] == [("edge-disk", SITE)]
+    assert "edge edge-1: only 450 MB disk free" in errors[0].reason
+    rig.clock.advance(24 * 3600)
+    send_event(rig, Heartbeat(site=SITE, edge_id="edge-1", sent_at=T0, free_disk_mb=400), "h9")
+    rig.worker.dispatcher.dispatch()
+    assert len(rig.sink.of(PipelineError)) == 2  # still low the next day: said again
 
 
 def test_camera_silent_while_other_scans(

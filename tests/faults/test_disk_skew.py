@@ -47,7 +47,7 @@ def test_disk_nearly_full_on_the_edge(make_site: Callable[..., FaultSite],
            "WHEELWATCH__EDGE__WARN_FREE_MB": str(free + 60_000)}
     site.provision()
     _heartbeats(site)  # subscribe before the edge sends anything
-    site.start("cloud")
+    site.start("cloud", env=low)  # same site config: the cloud alerts below warn_free_mb
     edge = site.start("edge", env=low)
     for n in range(passes):
         site.play(("T1", "T2")[n % 2])
@@ -64,13 +64,16 @@ def test_disk_nearly_full_on_the_edge(make_site: Callable[..., FaultSite],
     hbs = _heartbeats(site)
     assert hbs and all(h.free_disk_mb is not None  # type: ignore[attr-defined]
                        and h.free_disk_mb < free + 50_000 for h in hbs)  # type: ignore[attr-defined]
+    outbox = site.cfg().path(site.cfg().alerts.outbox_path)
+    assert wait_for(lambda: outbox.exists() and "disk free" in outbox.read_text(), 60), \
+        "the crew was not told that the edge's disk is low"
     edge.stop()
     site.start("edge")  # space is back
     total = len(site.expected())
     assert wait_for(lambda: site.written() >= total, 180), site.states()
     site.stop_all()
     fig = site.figures(f"edge-disk-low-{passes}p", free_mb=free, heartbeats_while_low=len(hbs),
-                       crew_alert_for_disk_low="none (heartbeat free_disk_mb not alerted)")
+                       crew_alert_for_disk_low="sent (outbox)")
     fig.report()
     assert (fig.lost, fig.duplicates) == (0, 0)
     assert fig.files_stored == fig.scores_written == total
