@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help venv test test-fast lint typecheck demo bench faults model clean tools
+.PHONY: help venv test test-fast lint typecheck demo bench faults quality model clean tools
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 14
@@ -41,8 +41,11 @@ demo: $(STAMP)  ## simulate ride passes and run them end to end on the embedded 
 bench: $(STAMP)  ## benchmarks, printed as ratios against a baseline run side by side
 	$(BIN)/python -m bench
 
-faults: $(STAMP) tools  ## fault and hostile-input suite (long form)
-	$(BIN)/pytest -m "slow" -q tests
+faults: $(STAMP) tools  ## fault and hostile-input suite (long form), a few minutes
+	$(BIN)/pytest -m "slow" -q tests/faults
+
+quality: $(STAMP)  ## slow model-quality runs: held-out simulator settings + clean-room blind set (~30 min)
+	$(BIN)/pytest -m "slow" -q tests/models tests/blind
 
 model: $(STAMP)  ## retrain the default model shipped in models/default/
 	$(BIN)/python -m models.build_default
