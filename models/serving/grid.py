@@ -53,25 +53,61 @@ def _bin_index(pos: np.ndarray, step: float) -> tuple[np.ndarray, int]:
     return idx, int(idx.max()) + 1
 
 
-def _reduce_sum(values: np.ndarray, idx: np.ndarray, n: int, axis: int,
-                op: np.ufunc = np.add) -> np.ndarray:
-    """Sum (or ``op``) per bin (missing bins: nearest source), invalid values neutral."""
+def _segments(idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of each bin's run in sorted ``idx`` (empty bin: its next source)."""
     starts = np.minimum(np.searchsorted(idx, np.arange(n)), idx.size - 1)
-    s = op.reduceat(values, starts, axis=axis)
-    present = np.zeros(n, dtype=bool)
-    present[idx] = True
-    if not present.all():
-        sl = [slice(None)] * values.ndim
-        sl[axis] = ~present  # type: ignore[call-overload]
-        s[tuple(sl)] = np.take(values, starts, axis=axis)[tuple(sl)]
-    return s
+    ends = np.append(starts[1:], idx.size)
+    return starts, np.maximum(ends - starts, 1)
+
+
+def _reduce_seq(values: np.ndarray, idx: np.ndarray, n: int, axis: int,
+                op: np.ufunc) -> np.ndarray:
+    """``op`` over each bin along ``axis`` with ``op.reduceat``'s exact float32 results.
+
+    ``reduceat`` computes ``first op (rest reduced from the identity)``; for fewer than
+    8 remaining points that rest is a plain sequential loop, reproduced here with
+    whole-array operations (no transposed copies). Larger bins use ``reduceat`` itself.
+    A bin without source points takes its nearest following source line/column.
+    """
+    starts, lens = _segments(idx, n)
+    if int(lens.max()) > 8:
+        return _reduceat(values, starts, lens, axis, op)
+    first = np.take(values, starts, axis=axis)
+    rest: np.ndarray | None = None
+    for j in range(1, int(lens.max())):
+        m = np.flatnonzero(lens > j)
+        v = np.take(values, starts[m] + j, axis=axis)
+        if rest is None:
+            rest = np.take(values, starts + 1, axis=axis, mode="clip").copy()
+            continue
+        if axis == 0:
+            rest[m] = op(rest[m], v)
+        else:
+            rest[:, m] = op(rest[:, m], v)
+    if rest is None:
+        return first
+    m = np.flatnonzero(lens > 1)
+    if axis == 0:
+        first[m] = op(first[m], rest[m])
+    else:
+        first[:, m] = op(first[:, m], rest[:, m])
+    return first
+
+
+def _reduceat(values: np.ndarray, starts: np.ndarray, lens: np.ndarray, axis: int,
+              op: np.ufunc) -> np.ndarray:
+    """The reference path: ``op.reduceat`` along ``axis`` (empty bins: next source)."""
+    v = values if axis == 0 else np.ascontiguousarray(values.T)
+    s = op.reduceat(v, starts, axis=0)
+    one = np.flatnonzero(lens == 1)
+    s[one] = v[starts[one]]
+    return s if axis == 0 else np.ascontiguousarray(s.T)
 
 
 def _bin2d(values: np.ndarray, cidx: np.ndarray, nc: int, ridx: np.ndarray, nr: int,
            op: np.ufunc) -> np.ndarray:
-    """(lines, cols) -> (rows, grid cols) by ``op`` over each cell (axis-0 reductions)."""
-    t = _reduce_sum(np.ascontiguousarray(values.T), cidx, nc, axis=0, op=op)
-    return _reduce_sum(np.ascontiguousarray(t.T), ridx, nr, axis=0, op=op)
+    """(lines, cols) -> (rows, grid cols) by ``op`` over each cell (columns first)."""
+    return _reduce_seq(_reduce_seq(values, cidx, nc, 1, op), ridx, nr, 0, op)
 
 
 def _tread_columns(raw: RawHeights, p: GridParams) -> np.ndarray:

@@ -77,3 +77,27 @@ if __name__ == "__main__":
     REF.write_text(json.dumps({f"{c}-{n}": _outputs(s, c, n, b) for c, n, b in CASES},
                               indent=1, sort_keys=True) + "\n")
     print(f"wrote {REF}")
+
+
+def _reference_bin(values: np.ndarray, idx: np.ndarray, n: int, op: np.ufunc) -> np.ndarray:
+    """The original binning along axis 0: ``op.reduceat``, empty bins from the next source."""
+    starts = np.minimum(np.searchsorted(idx, np.arange(n)), idx.size - 1)
+    s = op.reduceat(values, starts, axis=0)
+    present = np.zeros(n, dtype=bool)
+    present[idx] = True
+    s[~present] = values[starts][~present]
+    return s
+
+
+@pytest.mark.parametrize(("col_mm", "line_mm"), [(0.08, 1.45), (0.03, 0.05), (0.9, 2.7)])
+@pytest.mark.parametrize("op", [np.add, np.minimum])
+def test_binning_is_bit_identical_to_reduceat(col_mm: float, line_mm: float,
+                                              op: np.ufunc) -> None:
+    from models.serving.grid import _bin2d, _bin_index
+
+    v = np.random.default_rng(0).normal(size=(300, 400)).astype(np.float32)
+    cidx, nc = _bin_index(np.arange(400) * col_mm, 0.5)
+    ridx, nr = _bin_index(np.arange(300) * line_mm, 1.0)
+    t = _reference_bin(np.ascontiguousarray(v.T), cidx, nc, op)
+    ref = _reference_bin(np.ascontiguousarray(t.T), ridx, nr, op)
+    assert np.array_equal(_bin2d(v, cidx, nc, ridx, nr, op), ref)
