@@ -107,7 +107,8 @@ def _reduceat(values: np.ndarray, starts: np.ndarray, lens: np.ndarray, axis: in
 def _bin2d(values: np.ndarray, cidx: np.ndarray, nc: int, ridx: np.ndarray, nr: int,
            op: np.ufunc) -> np.ndarray:
     """(lines, cols) -> (rows, grid cols) by ``op`` over each cell (columns first)."""
-    return _reduce_seq(_reduce_seq(values, cidx, nc, 1, op), ridx, nr, 0, op)
+    t = _reduce_seq(np.ascontiguousarray(values.T), cidx, nc, 0, op)
+    return _reduce_seq(np.ascontiguousarray(t.T), ridx, nr, 0, op)
 
 
 def _tread_columns(raw: RawHeights, p: GridParams) -> np.ndarray:
