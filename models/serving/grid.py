@@ -107,7 +107,13 @@ def _reduceat(values: np.ndarray, starts: np.ndarray, lens: np.ndarray, axis: in
 def _bin2d(values: np.ndarray, cidx: np.ndarray, nc: int, ridx: np.ndarray, nr: int,
            op: np.ufunc) -> np.ndarray:
     """(lines, cols) -> (rows, grid cols) by ``op`` over each cell (columns first)."""
-    t = _reduce_seq(np.ascontiguousarray(values.T), cidx, nc, 0, op)
+    return _bin2d_t(np.ascontiguousarray(values.T), cidx, nc, ridx, nr, op)
+
+
+def _bin2d_t(values_t: np.ndarray, cidx: np.ndarray, nc: int, ridx: np.ndarray, nr: int,
+             op: np.ufunc) -> np.ndarray:
+    """Like ``_bin2d`` for input already transposed to (cols, lines)."""
+    t = _reduce_seq(values_t, cidx, nc, 0, op)
     return _reduce_seq(np.ascontiguousarray(t.T), ridx, nr, 0, op)
 
 
@@ -154,22 +160,23 @@ def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
     x = raw.x_mm[cols]
     order = np.argsort(x, kind="stable")
     cols, x = cols[order], x[order]
-    h = raw.height[: raw.lines_per_rev][:, cols]
+    # (cols, lines) once: every binning pass below gathers whole source columns
+    h = raw.height[: raw.lines_per_rev].T[cols]
     ok = np.isfinite(h)
-    inten = raw.intensity[: raw.lines_per_rev][:, cols] if raw.intensity is not None else None
-    along = np.arange(h.shape[0], dtype=np.float64) * raw.mm_per_line
+    inten = raw.intensity[: raw.lines_per_rev].T[cols] if raw.intensity is not None else None
+    along = np.arange(h.shape[1], dtype=np.float64) * raw.mm_per_line
     ridx, nr = _bin_index(along, p.along_mm)
     cidx, nc = _bin_index(x.astype(np.float64), p.across_mm)
     zero, inf = np.float32(0), np.float32(np.inf)
-    s = _bin2d(np.where(ok, h, zero), cidx, nc, ridx, nr, np.add)
-    cnt = _bin2d(ok.astype(np.float32), cidx, nc, ridx, nr, np.add)
+    s = _bin2d_t(np.where(ok, h, zero), cidx, nc, ridx, nr, np.add)
+    cnt = _bin2d_t(ok.astype(np.float32), cidx, nc, ridx, nr, np.add)
     with np.errstate(all="ignore"):
         height = np.where(cnt > 0, s / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
     # the lowest point of each cell keeps the full depth of cracks narrower than a cell
-    low = _bin2d(np.where(ok, h, inf), cidx, nc, ridx, nr, np.minimum)
+    low = _bin2d_t(np.where(ok, h, inf), cidx, nc, ridx, nr, np.minimum)
     low = np.where(np.isfinite(low), low, np.nan).astype(np.float32)
     if inten is not None:
-        si = _bin2d(np.where(ok, inten, zero), cidx, nc, ridx, nr, np.add)
+        si = _bin2d_t(np.where(ok, inten, zero), cidx, nc, ridx, nr, np.add)
         with np.errstate(all="ignore"):
             ig = np.where(cnt > 0, si / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
         mean_i = float(np.nanmean(ig)) if np.isfinite(ig).any() else 0.0
@@ -177,6 +184,6 @@ def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
         ig = ig / max(med, 1e-6)
     else:
         ig, mean_i = np.full_like(height, np.nan), 0.0
-    line_of_row = np.searchsorted(ridx, np.arange(nr)).clip(0, h.shape[0] - 1)
+    line_of_row = np.searchsorted(ridx, np.arange(nr)).clip(0, h.shape[1] - 1)
     col_of_col = cols[np.searchsorted(cidx, np.arange(nc)).clip(0, cols.size - 1)]
     return WheelGrid(height, ig, line_of_row, col_of_col, p, raw.lines_per_rev, mean_i, low)
