@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,21 +21,16 @@ from typing import Any
 import pytest
 
 from tests.cloud.dashboard.demo_site import USERS, write_site
+from tests.fixtures.service_process import free_port
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture()
 def dashboard(tmp_path: Path) -> Iterator[str]:
     """The real command on a demo site (10 days of generated data); yields its URL."""
-    port = _free_port()
+    port = free_port()
     cfg, env = write_site(tmp_path, port)
     log = (tmp_path / "dashboard.log").open("wb")
     proc = subprocess.Popen(
