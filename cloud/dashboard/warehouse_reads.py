@@ -11,7 +11,6 @@ parameterised.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -32,6 +31,7 @@ from cloud.dashboard.ports import (
 from cloud.dashboard.read_rows import pivot_heatmaps, scan_from_row
 from cloud.dashboard.summary import DailySummary
 from cloud.dashboard.views import view_statements
+from cloud.warehouse.duckdb import connect_when_free
 from schemas.errors import StoreError
 
 _TILE = ("train_id, wheel_id, camera, side, position, last_score, last_defect, last_capture, "
@@ -100,14 +100,7 @@ class DuckDBTrends:
             return self._conn
 
     def _open(self) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self._wait
-        while True:
-            try:
-                return duckdb.connect(str(self.path))
-            except duckdb.IOException as exc:
-                if time.monotonic() > deadline:
-                    raise StoreError(f"warehouse {self.path} stays locked: {exc}") from exc
-                time.sleep(0.05)
+        return connect_when_free(self.path, self._wait)
 
     def _release(self) -> None:
         with self._mu:

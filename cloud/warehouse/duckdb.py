@@ -24,6 +24,19 @@ log = logging.getLogger(__name__)
 _CONFLICT_RETRIES = 5
 
 
+def connect_when_free(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, retrying while another process holds its lock (StoreError
+    once ``wait_s`` has passed)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if time.monotonic() > deadline:
+                raise StoreError(f"warehouse {path} stays locked: {exc}") from exc
+            time.sleep(0.05)
+
+
 class DuckDbWarehouse:
     """Tables in schema ``dataset`` of the DuckDB file ``path``."""
 
@@ -35,16 +48,8 @@ class DuckDbWarehouse:
 
     @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        deadline = time.monotonic() + self._wait
-        while True:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = duckdb.connect(str(self.path))
-                break
-            except duckdb.IOException as exc:
-                if time.monotonic() > deadline:
-                    raise StoreError(f"warehouse {self.path} stays locked: {exc}") from exc
-                time.sleep(0.05)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect_when_free(self.path, self._wait)
         try:
             yield conn
         except duckdb.Error as exc:
