@@ -53,8 +53,12 @@ def test_slow_consumer_bounded_memory(make_site: Callable[..., FaultSite],
         for n in range(1, passes):
             site.play(("T1", "T2")[n % 2])
             backlog = max(backlog, sum(q.backlog(s) for s in subs))
-        wait_for(lambda: False, 3)
-        backlog = max(backlog, sum(q.backlog(s) for s in subs))
+        def backlog_built() -> bool:  # sample while the edge publishes (slow under load)
+            nonlocal backlog
+            backlog = max(backlog, sum(q.backlog(s) for s in subs))
+            return backlog >= 10
+
+        wait_for(backlog_built, 45, step=0.2)
     finally:
         stop.set()
         throttle.join(5)
