@@ -1,10 +1,23 @@
 """Helpers of the end-to-end and memory benchmarks (and the fault suite): resident
-memory of running programs from ``/proc``, sampled in the background."""
+memory of running programs from ``/proc``, sampled in the background.
+
+Why not ``os.wait4``'s ``ru_maxrss``: on Linux a child's maximum RSS starts from the
+memory of the process that started it (``fork`` copies the resident pages' counts; with
+``vfork``/``posix_spawn``, which :mod:`subprocess` uses, ``exec`` folds the *parent's*
+high-water mark into the child's). A child of a 2 GB benchmark process therefore reports
+at least 2 GB, whatever it does itself. ``VmHWM`` in ``/proc/<pid>/status`` belongs to the
+address space the program got at ``exec``: its own peak. It is gone once the process has
+exited, so :func:`wait_peak_mb` samples it until then (VmHWM only grows: the last sample
+is the peak up to that moment).
+"""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +42,36 @@ def hwm_mb(pid: int) -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def wait_peak_mb(p: subprocess.Popen[bytes], timeout: float,
+                 stop_when: Callable[[], bool] | None = None, every_s: float = 0.05,
+                 check_every_s: float = 0.3) -> float:
+    """Wait for ``p`` to exit; its own peak RSS in MiB (``VmHWM``, sampled every ``every_s``).
+
+    ``stop_when`` (checked every ``check_every_s``) true: ``p`` gets SIGTERM once.
+    RuntimeError (after killing ``p``) if it has not exited within ``timeout`` seconds.
+    """
+    peak = 0.0
+    start = time.monotonic()
+    next_check = start
+    while p.poll() is None:
+        now = time.monotonic()
+        value = hwm_mb(p.pid)
+        if value is not None:
+            peak = max(peak, value)
+        if now - start > timeout:
+            p.kill()
+            p.wait()
+            raise RuntimeError(f"{p.args!r} did not finish in {timeout:.0f} s "
+                               f"(peak so far {peak:.0f} MiB)")
+        if stop_when is not None and now >= next_check:
+            next_check = now + check_every_s
+            if stop_when():
+                p.send_signal(signal.SIGTERM)
+                stop_when = None
+        time.sleep(every_s)
+    return peak
 
 
 @dataclass

@@ -6,45 +6,26 @@
 - cloud: ``wheel-cloud run`` started with those files' messages waiting in the queue,
   stopped (SIGTERM) once every file is written to the warehouse.
 
-Peak RSS is the kernel's ``ru_maxrss`` of each child (``os.wait4``). Baseline: the same
-programs with one pass (``2 x WHEELS`` files) of backlog, measured in the same run; the
-ratio is baseline / peak (1.0 = memory does not grow with the backlog at all).
+Peak RSS is each program's own ``VmHWM`` (``/proc/<pid>/status``, sampled until it exits:
+:func:`bench._procs.wait_peak_mb`), not ``ru_maxrss``, which on Linux starts from this
+(large) benchmark process's own peak. Baseline: the same programs with one pass
+(``2 x WHEELS`` files) of backlog, measured in the same run; the ratio is baseline / peak
+(1.0 = memory does not grow with the backlog at all).
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
+from bench._procs import wait_peak_mb
 from bench._site import BenchSite
 from cloud.demo.plan import DemoPlan
 
 BACKLOG = 1000
 WHEELS = 8
 WIDTH, LINES = 160, 240
-
-
-def _peak_mb(p: subprocess.Popen[bytes], timeout: float, stop_when: Any = None) -> float:
-    """Wait for ``p`` (SIGTERM it once ``stop_when()`` is true); its peak RSS in MiB."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        pid, status, usage = os.wait4(p.pid, os.WNOHANG)
-        if pid == p.pid:
-            p.returncode = os.waitstatus_to_exitcode(status)
-            return usage.ru_maxrss / 1024
-        if stop_when is not None and stop_when():
-            p.send_signal(signal.SIGTERM)
-            stop_when = None
-        time.sleep(0.3)
-    p.kill()
-    _pid, _status, usage = os.wait4(p.pid, 0)
-    raise RuntimeError(f"{p.args!r} did not finish in {timeout:.0f} s "
-                       f"(peak so far {usage.ru_maxrss / 1024:.0f} MiB)")
 
 
 def _measure(root: Path, files: int) -> tuple[float, float, int]:
@@ -59,9 +40,9 @@ def _measure(root: Path, files: int) -> tuple[float, float, int]:
     site.provision()
     try:
         edge = site.start("edge.cli", "run", "--until-idle", "3", "--progress-s", "0")
-        edge_mb = _peak_mb(edge, 1800)
+        edge_mb = wait_peak_mb(edge, 1800)
         cloud = site.start("cloud.cli", "run")
-        cloud_mb = _peak_mb(cloud, 3600, lambda: len(site.written()) >= n)
+        cloud_mb = wait_peak_mb(cloud, 3600, lambda: len(site.written()) >= n)
         written = len(site.written())
     finally:
         site.stop()
