@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,12 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloud import domain_events as de
 from cloud.blob import object_key
+from cloud.lease import LeaseKeeper
 from cloud.outbox import add_event, utc
 from cloud.ports import BlobStore, Scorer, ScoreResult, Warehouse
 from cloud.reassembly import Bundle, unpack
 from cloud.sql import repository as repo
 from cloud.sql.models import Run, Score, TrackedFile
-from cloud.tracker import LeaseLost, Tracker
+from cloud.tracker import FINAL, LeaseLost, Tracker
 from schemas.errors import ContractError, WheelWatchError
 from schemas.messages import ChunkAttributes
 
@@ -91,38 +93,53 @@ class FilePipeline:
     def process(self, file_id: str) -> str:
         """Take the file as far as it goes; returns its final state or ``busy``.
 
+        The lease is renewed while the work goes on (:class:`cloud.lease.LeaseKeeper`).
         ContractError (bad bundle) rejects the file; other errors release the lease.
         """
-        f = self._tracker.claim(file_id, self._cfg.owner, self._cfg.lease_s)
+        owner = f"{self._cfg.owner[:110]}/{uuid.uuid4().hex[:8]}"  # one holder per attempt
+        f = self._tracker.claim(file_id, owner, self._cfg.lease_s)
         if f is None:
             return "busy"
-        owner = self._cfg.owner
         try:
-            bundle = None
-            if f.state == "receiving":
-                bundle = unpack(self._tracker.payload(file_id), attributes_of(f),
-                                self._cfg.max_raw_bytes)
-                self._tracker.advance(file_id, owner, "assembled", self._cfg.lease_s)
-            if ORDER.index(f.state) < ORDER.index("stored"):
-                self._store(f, bundle)
-                self._tracker.advance(file_id, owner, "stored", self._cfg.lease_s)
-            result = self._score(f)
-            if f.state != "scored":
-                self._tracker.advance(file_id, owner, "scored", self._cfg.lease_s)
-            self._write(f, result)
+            with LeaseKeeper(self._tracker, file_id, owner, self._cfg.lease_s):
+                self._steps(f, owner)
         except LeaseLost:
             log.info("file %s taken over by another worker", file_id)
             return "busy"
         except ContractError as exc:
-            self._fail(f, "reassembly", str(exc), reject=True)
+            if self._taken_over(file_id, owner):
+                log.info("file %s finished or taken over elsewhere (%s)", file_id, exc)
+                return "busy"
+            self._fail(f, owner, "reassembly", str(exc), reject=True)
             raise
         except WheelWatchError as exc:
-            self._fail(f, type(exc).__name__, str(exc), reject=False)
+            self._fail(f, owner, type(exc).__name__, str(exc), reject=False)
             raise
         self._tracker.purge_chunks(file_id)
         return "written"
 
-    def _fail(self, f: TrackedFile, where: str, reason: str, *, reject: bool) -> None:
+    def _steps(self, f: TrackedFile, owner: str) -> None:
+        file_id = f.file_id
+        bundle = None
+        if f.state == "receiving":
+            bundle = unpack(self._tracker.payload(file_id), attributes_of(f),
+                            self._cfg.max_raw_bytes)
+            self._tracker.advance(file_id, owner, "assembled", self._cfg.lease_s)
+        if ORDER.index(f.state) < ORDER.index("stored"):
+            self._store(f, bundle)
+            self._tracker.advance(file_id, owner, "stored", self._cfg.lease_s)
+        result = self._score(f)
+        if f.state != "scored":
+            self._tracker.advance(file_id, owner, "scored", self._cfg.lease_s)
+        self._write(f, result, owner)
+
+    def _taken_over(self, file_id: str, owner: str) -> bool:
+        """True if the file was finished, or its lease taken, by another worker."""
+        now = self._tracker.get(file_id)
+        return now is None or now.state in FINAL or now.lease_owner != owner
+
+    def _fail(self, f: TrackedFile, owner: str, where: str, reason: str, *,
+              reject: bool) -> None:
         now = self._clock()
         if reject:
             if self._tracker.reject(f.file_id, reason):
@@ -130,7 +147,7 @@ class FilePipeline:
                 assert rejected is not None
                 self._wh.insert_rows("files", [self._file_row(rejected, None)], [f.file_id])
         else:
-            self._tracker.release(f.file_id, self._cfg.owner, reason)
+            self._tracker.release(f.file_id, owner, reason)
         with self._sessions.begin() as s:
             add_event(s, f"pipeline:{f.file_id}:{where}", de.PipelineError(
                 site=f.site_id, where=where, reason=reason, file_id=f.file_id,
@@ -185,7 +202,7 @@ class FilePipeline:
             }, ["file_id", "model_version"])
         return result
 
-    def _write(self, f: TrackedFile, r: ScoreResult) -> None:
+    def _write(self, f: TrackedFile, r: ScoreResult, owner: str) -> None:
         now = self._clock()
         fresh = self._tracker.get(f.file_id)
         assert fresh is not None
@@ -201,9 +218,12 @@ class FilePipeline:
         self._wh.insert_rows("wheel_scores", [srow], [f"{f.file_id}:{r.model_version}"])
         self._wh.insert_rows("files", [self._file_row(fresh, now)], [f.file_id])
         with self._sessions.begin() as s:
-            s.execute(update(TrackedFile).where(TrackedFile.file_id == f.file_id)
-                      .values(state="written", written_at=now, lease_owner=None,
-                              lease_until=None, error=None))
+            done = s.execute(update(TrackedFile).where(
+                TrackedFile.file_id == f.file_id, TrackedFile.lease_owner == owner)
+                .values(state="written", written_at=now, lease_owner=None, lease_until=None,
+                        error=None))
+            if not getattr(done, "rowcount", 0):
+                raise LeaseLost(f"file {f.file_id}: lease lost before it was written")
             add_event(s, f"scored:{f.file_id}:{r.model_version}", de.WheelScored(
                 site=f.site_id, run_id=f.run_id, train_id=f.train_id, camera=f.camera,
                 side=self._sides.get(f.camera, ""), wheel_id=f.wheel_id, position=pos or 0,

@@ -119,6 +119,16 @@ class Tracker:
                 raise LeaseLost(f"file {file_id}: lease lost to another worker")
         return now
 
+    def renew(self, file_id: str, owner: str, lease_s: float) -> bool:
+        """Extend ``owner``'s lease on an unfinished file; False if it holds it no more."""
+        now = self._clock()
+        with self._sessions.begin() as s:
+            res = s.execute(update(TrackedFile).where(TrackedFile.file_id == file_id,
+                                                      TrackedFile.lease_owner == owner,
+                                                      TrackedFile.state.notin_(FINAL))
+                            .values(lease_until=now + timedelta(seconds=lease_s)))
+            return bool(getattr(res, "rowcount", 0))
+
     def release(self, file_id: str, owner: str, error: str | None) -> None:
         """Give the lease back (with the error that stopped the work, if any)."""
         with self._sessions.begin() as s:

@@ -111,8 +111,6 @@ def stop_workers(workers: list[Any], threads: list[threading.Thread]) -> None:
         w.p.transport.close()
 
 
-@pytest.mark.xfail(strict=False, reason="INTERMITTENT under load (issue 4 left open): a race "
-                   "between the sweep and the receiving worker; see the session note")
 def test_two_workers_exactly_once_with_faults(site: tuple[SiteConfig, Path], tmp_path: Path,
                                               sample: tuple[bytes, dict[str, Any]]) -> None:
     cfg, _ = site
@@ -173,8 +171,6 @@ def test_two_workers_exactly_once_with_faults(site: tuple[SiteConfig, Path], tmp
     assert len(done) == 1 and (done[0].scored, done[0].missing) == (6, 2)
 
 
-@pytest.mark.xfail(strict=False, reason="INTERMITTENT under load (issue 4 left open): a race "
-                   "between the sweep and the receiving worker; see the session note")
 def test_sigkill_mid_file_and_restart(site: tuple[SiteConfig, Path], tmp_path: Path,
                                       sample: tuple[bytes, dict[str, Any]]) -> None:
     cfg, path = site
