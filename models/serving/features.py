@@ -17,6 +17,7 @@ import numpy as np
 from scipy import ndimage
 
 from models.serving.residual import Residual
+from models.serving.robust import mad as _mad
 from models.serving.robust import nanmedian
 
 SCALES_MM = (1.0, 2.5, 6.0)
@@ -47,8 +48,6 @@ class Features:
     evidence: np.ndarray | None = None  # (rows, cols) depression+bulge z
 
 
-def _mad(v: np.ndarray) -> float:
-    return 1.4826 * float(np.median(np.abs(v - np.median(v)))) + 1e-6
 
 
 def _flat_spot(res: Residual, along_mm: float) -> Detection:
@@ -76,11 +75,23 @@ def _flat_spot(res: Residual, along_mm: float) -> Detection:
     return best
 
 
-def _extremes(m: np.ndarray, valid: np.ndarray) -> tuple[Detection, Detection, float]:
-    vals = m[valid] if valid.any() else m.ravel()
+class _Cells:
+    """The valid cells of one wheel and the subsample the noise level is measured on."""
+
+    def __init__(self, valid: np.ndarray) -> None:
+        self.valid = valid
+        self.all_valid = bool(valid.all())
+        # what ``m[valid][::step]`` picks (``m.ravel()`` if nothing is valid)
+        idx = np.flatnonzero(valid.ravel()) if valid.any() else np.arange(valid.size)
+        self.sample = idx[:: max(1, idx.size // 20000)]
+
+
+def _extremes(m: np.ndarray, cells: _Cells,
+              spread: bool = True) -> tuple[Detection, Detection, float]:
+    """Deepest and highest valid cell of ``m`` in noise units (sd = 1 if not ``spread``)."""
     # a noise floor keeps z comparable between noisy and very clean (fine) cameras
-    sd = max(_mad(vals[:: max(1, vals.size // 20000)]), SD_FLOOR_MM)
-    lo = np.where(valid, m, 0.0)
+    sd = max(_mad(m.ravel()[cells.sample]), SD_FLOOR_MM) if spread else 1.0
+    lo = m if cells.all_valid else np.where(cells.valid, m, 0.0)
     i_min, i_max = int(np.argmin(lo)), int(np.argmax(lo))
     r0, c0 = divmod(i_min, m.shape[1])
     r1, c1 = divmod(i_max, m.shape[1])
@@ -90,35 +101,45 @@ def _extremes(m: np.ndarray, valid: np.ndarray) -> tuple[Detection, Detection, f
 
 
 def _line_filter(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray:
-    """Minimum over orientations of the mean along an 8 mm line through each cell."""
+    """Minimum over orientations of the mean along an 8 mm line through each cell.
+
+    Works on the zero-padded map flattened row by row: a shift by (dr, dc) cells is one
+    contiguous slice at ``dr * width + dc`` (same float32 sums, in the same order, as
+    shifting 2-D windows; the pad columns of the result are dropped).
+    """
     rows, cols = f.shape
     steps = np.arange(-CRACK_MM / 2, CRACK_MM / 2 + 1e-9, 0.5)
     pr = int(np.ceil(CRACK_MM / 2 / along_mm)) + 1
     pc = int(np.ceil(CRACK_MM / 2 / across_mm)) + 1
-    pad = np.pad(f, ((pr, pr), (pc, pc)), mode="constant")
-    best = np.full(f.shape, np.inf, dtype=np.float32)
+    flat = np.pad(f, ((pr, pr), (pc, pc)), mode="constant").ravel()
+    width, n = cols + 2 * pc, rows * (cols + 2 * pc)
+    base = pr * width + pc
+    best = np.full(n, np.inf, dtype=np.float32)
+    acc = np.empty(n, dtype=np.float32)
     for ang in ANGLES:
         a = np.deg2rad(ang)
         offs = {(round(t * np.cos(a) / along_mm), round(t * np.sin(a) / across_mm))
                 for t in steps}
-        acc = np.zeros(f.shape, dtype=np.float32)
+        acc.fill(0.0)
         for dr, dc in offs:
-            acc += pad[pr + dr : pr + dr + rows, pc + dc : pc + dc + cols]
+            o = base + dr * width + dc
+            np.add(acc, flat[o : o + n], out=acc)
         np.minimum(best, acc / len(offs), out=best)
-    return best
+    return np.ascontiguousarray(best.reshape(rows, width)[:, :cols])
 
 
 def extract(res: Residual, along_mm: float, across_mm: float,
             missing_frac: float) -> Features:
     """Feature vector of one wheel (see FEATURE_NAMES)."""
     f = res.filled
-    valid = np.isfinite(res.r)
+    cells = _Cells(np.isfinite(res.r))
+    valid = cells.valid
     det: dict[str, Detection] = {"flat": _flat_spot(res, along_mm)}
     vals: list[float] = [det["flat"].z, det["flat"].mm]
     evidence = np.zeros(f.shape, dtype=np.float32)
     for s in SCALES_MM:
         g = ndimage.gaussian_filter(f, (s / along_mm, s / across_mm), mode="wrap", truncate=3.0)
-        dep, bul, sd = _extremes(g, valid)
+        dep, bul, sd = _extremes(g, cells)
         det[f"dep{s:g}"], det[f"bulge{s:g}"] = dep, bul
         vals += [dep.z, dep.mm, bul.z, bul.mm]
         if s == SCALES_MM[1]:
@@ -128,14 +149,14 @@ def extract(res: Residual, along_mm: float, across_mm: float,
             vals += [float(np.log1p(strong.sum() * along_mm * across_mm)),
                      float(np.log1p(bumps.sum() * along_mm * across_mm))]
     line = _line_filter(f, along_mm, across_mm)
-    cdep, _, _ = _extremes(line, valid)
+    cdep, _, _ = _extremes(line, cells)
     det["crack"] = cdep
     vals += [cdep.z, cdep.mm]
     lline = _line_filter(res.low, along_mm, across_mm)
-    ldep, _, _ = _extremes(lline, valid)
+    ldep, _, _ = _extremes(lline, cells)
     det["crack_low"] = ldep
     vals += [ldep.z, ldep.mm]
-    fdep, fbul, _ = _extremes(f, valid)
+    fdep, fbul, _ = _extremes(f, cells, spread=False)  # only the mm are used
     sig = max(res.sigma, SD_FLOOR_MM)
     vals += [fdep.mm / sig, fbul.mm / sig]
     vals += [float(np.log(res.sigma)), missing_frac, res.runout_mm]

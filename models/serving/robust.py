@@ -1,4 +1,5 @@
-"""Fast NaN-aware medians (np.nanmedian along an axis goes through masked arrays)."""
+"""Fast medians with exactly NumPy's results (np.median / np.nanmedian go through
+partition or masked arrays; numpy's SIMD sort is several times quicker here)."""
 
 from __future__ import annotations
 
@@ -15,3 +16,21 @@ def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
     m = 0.5 * (np.take_along_axis(s, lo, axis) + np.take_along_axis(s, hi, axis))
     m = np.squeeze(m, axis=axis)
     return np.where(n > 0, m, np.nan)
+
+
+def median(v: np.ndarray) -> np.floating:
+    """``np.median(v)`` of a non-empty 1-D array without NaN, bit for bit, via a sort.
+
+    NumPy takes the middle element, or the mean of the two middle ones in the array's
+    dtype, i.e. ``(a + b) / 2`` rounded in that dtype — reproduced here.
+    """
+    s = np.sort(v)
+    k = s.size // 2
+    if s.size % 2:
+        return s[k]
+    return (s[k - 1] + s[k]) / 2
+
+
+def mad(v: np.ndarray) -> float:
+    """``1.4826 * median(|v - median(v)|) + 1e-6`` (robust spread), as float."""
+    return 1.4826 * float(median(np.abs(v - median(v)))) + 1e-6
