@@ -19,6 +19,7 @@ from types import ModuleType
 #: Subcommand modules, in the order ``--help`` lists them. Add yours here.
 SUBCOMMANDS: tuple[str, ...] = (
     "edge.cmd_convert",
+    "edge.cmd_republish",
     "edge.cmd_run",
     "edge.cmd_status",
     "edge.cmd_validate",

@@ -109,16 +109,10 @@ class Publisher:
 
     def _messages(self, row: FileRow) -> tuple[list[str], list[int], list[OutMessage]]:
         """(message ids so far, chunk indexes to send, their messages) of one file."""
-        assert row.bundle_path is not None and row.file_id is not None
-        assert row.sha256 is not None and row.payload_bytes and row.raw_bytes
         count = row.chunk_count or 1
         done = list(row.message_ids) + [""] * (count - len(row.message_ids))
         todo = [i for i in range(count) if not done[i]]
-        bundle = Bundle(row.bundle_path, row.sha256, row.payload_bytes, row.raw_bytes)
-        ctx = ChunkContext(self.cfg.site_id, row.camera, row.file_id,
-                           row.wheel_id or UNASSIGNED, row.train_id or UNKNOWN_TRAIN,
-                           row.run_id or "none", row.capture_time)
-        return done, todo, chunk_messages(bundle, ctx, self.cfg.edge.chunk_bytes, todo)
+        return done, todo, file_messages(self.cfg, row, todo)
 
     def flush_outbox(self) -> None:
         """Publish queued events (manifests, quarantine events) in order."""
@@ -133,3 +127,16 @@ class Publisher:
                 return
             self._ok("events")
             self.tracker.outbox_sent(ev["id"], mid)
+
+
+def file_messages(cfg: SiteConfig, row: FileRow, indexes: list[int]) -> list[OutMessage]:
+    """The data messages (chunks ``indexes``) of a converted file, read from its bundle.
+
+    Also used by ``wheel-edge republish``. OSError if the bundle is gone.
+    """
+    assert row.bundle_path is not None and row.file_id is not None
+    assert row.sha256 is not None and row.payload_bytes and row.raw_bytes
+    bundle = Bundle(row.bundle_path, row.sha256, row.payload_bytes, row.raw_bytes)
+    ctx = ChunkContext(cfg.site_id, row.camera, row.file_id, row.wheel_id or UNASSIGNED,
+                       row.train_id or UNKNOWN_TRAIN, row.run_id or "none", row.capture_time)
+    return chunk_messages(bundle, ctx, cfg.edge.chunk_bytes, indexes)

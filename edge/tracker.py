@@ -94,6 +94,16 @@ class Tracker:
             db.execute(f"UPDATE files SET {sets} WHERE key = ?", (*cols.values(), key))
             self._history(db, key, state, detail)
 
+    def record(self, key: str, detail: str) -> str | None:
+        """Append an action (``detail``) to a file's history under its current state,
+        which stays as it is; returns that state (None: no such file)."""
+        with self.tx() as db:
+            found = db.execute("SELECT state FROM files WHERE key = ?", (key,)).fetchone()
+            if found is None:
+                return None
+            self._history(db, key, found[0], detail)
+            return str(found[0])
+
     # -- discovery ------------------------------------------------------------------
     def discover(self, camera: str, stem: str, dat: Path, xml: Path, size: int,
                  capture_time: datetime, source: str, appeared_at: float | None = None
