@@ -6,8 +6,12 @@ arrays (crowned tread, noise, dropouts, background columns) by ``write_scan`` in
 temporary folder; plus the read of a 2560x3000 Ranger3 scan.
 
 Baseline, same process, same table: ``pandas.DataFrame(columns).to_csv(index=False)``.
-``ratio`` = baseline time / our time. Peak memory is the growth of the resident set
-(VmHWM after resetting it through /proc/self/clear_refs) during the step.
+Our convert, our CSV write and the baseline run interleaved, ``REPEATS`` rounds (the
+order rotates each round), so a burst of load on the shared machine hits both sides
+alike; figures are medians, ``ratio`` is the median of the per-round ratios (baseline
+time / our time), and each row records the min/max of its runs (``*_min``/``*_max``
+keys, summarised in the note). Peak memory is the growth of the resident set (VmHWM
+after resetting it through /proc/self/clear_refs) during the step.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +103,55 @@ def _median_time(fn: Callable[[], Any], repeat: int) -> float:
     return statistics.median(measure(fn, collect=False)[0] for _ in range(repeat))
 
 
+#: Interleaved rounds of (our convert, our CSV write, pandas baseline) per case.
+REPEATS = 5
+
+
+def interleaved(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
+    """Seconds of ``repeats`` runs of each function, run in rounds whose order rotates
+    (round i starts with function i mod n): shared-machine noise hits all alike."""
+    names = list(fns)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for i in range(repeats):
+        k = i % len(names)
+        for name in names[k:] + names[:k]:
+            gc.collect()
+            times[name].append(measure(fns[name], collect=False)[0])
+    return times
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Our figures and the baseline's from the same interleaved rounds, and per-round
+    ratios (how many times better we are)."""
+
+    ours: list[float]
+    base: list[float]
+    ratios: list[float]
+    unit: str = "s"
+
+    @classmethod
+    def times(cls, ours: list[float], base: list[float]) -> Paired:
+        """Seconds (lower is better): ratio = baseline / ours per round."""
+        return cls(ours, base, [b / a for a, b in zip(ours, base, strict=True)])
+
+    def fields(self) -> dict[str, Any]:
+        """value/baseline/ratio (medians) and the min/max of each."""
+        out: dict[str, Any] = {"repeats": len(self.ratios)}
+        for key, vals in (("value", self.ours), ("baseline", self.base),
+                          ("ratio", self.ratios)):
+            out |= {key: statistics.median(vals), f"{key}_min": min(vals),
+                    f"{key}_max": max(vals)}
+        return out
+
+    def note(self) -> str:
+        """Spread of the runs, for the table."""
+        return (f"median of {len(self.ratios)} interleaved runs; ours {min(self.ours):.3g}-"
+                f"{max(self.ours):.3g} {self.unit}, baseline {min(self.base):.3g}-"
+                f"{max(self.base):.3g} {self.unit}, ratio {min(self.ratios):.3g}-"
+                f"{max(self.ratios):.3g}")
+
+
 def _pandas_baseline(columns: dict[str, np.ndarray], path: Path) -> None:
     import pandas as pd
 
@@ -119,39 +173,42 @@ def _peak_mb(kind: str, dat: Path, out: Path) -> float | None:
         return pool.apply(_peak_step, (kind, str(dat), str(out)))
 
 
-def _case(folder: Path, case: str, dat: Path, peak: bool = True) -> list[dict[str, Any]]:
+def _case(folder: Path, case: str, dat: Path, peak: bool = True,
+          repeats: int = REPEATS) -> list[dict[str, Any]]:
     out = folder / "out"
     read_ms = _median_time(lambda: read_scan(dat), 20) * 1e3
     touch_s = _median_time(lambda: [np.array(a) for a in read_scan(dat).arrays.values()], 5)
-    convert_s = _median_time(lambda: convert_scan(dat, out), 3)
-    csv_mb = (out / f"{dat.stem}.csv").stat().st_size / 1e6
     columns = scan_columns(read_scan(dat))
-    write_s = _median_time(lambda: write_csv(columns, folder / "ours.csv"), 3)
     base_path = folder / "baseline.csv"
-    base_s = measure(lambda: _pandas_baseline(columns, base_path))[0]
+    t = interleaved({"convert": lambda: convert_scan(dat, out),
+                     "write": lambda: write_csv(columns, folder / "ours.csv"),
+                     "baseline": lambda: _pandas_baseline(columns, base_path)}, repeats)
+    conv = Paired.times(t["convert"], t["baseline"])
+    write = Paired.times(t["write"], t["baseline"])
+    csv_mb = (out / f"{dat.stem}.csv").stat().st_size / 1e6
     base_mb = base_path.stat().st_size / 1e6
     base_path.unlink()
+    ours, base = [csv_mb / x for x in t["convert"]], [base_mb / x for x in t["baseline"]]
+    mbps = Paired(ours, base, [o / b for o, b in zip(ours, base, strict=True)], "MB/s")
     convert_peak, base_peak = (
         (_peak_mb("convert", dat, out), _peak_mb("baseline", dat, folder)) if peak
         else (None, None)
     )
-    rows = [
+    return [
         {"case": case, "metric": "read_scan", "value": read_ms, "unit": "ms",
          "note": "mmap, lazy"},
         {"case": case, "metric": "read+copy arrays", "value": touch_s * 1e3, "unit": "ms"},
-        {"case": case, "metric": "convert", "value": convert_s, "unit": "s",
-         "baseline": base_s, "ratio": base_s / convert_s,
-         "note": "read+sha256+polars CSV+meta vs pandas to_csv alone"},
-        {"case": case, "metric": "CSV write only", "value": write_s, "unit": "s",
-         "baseline": base_s, "ratio": base_s / write_s, "note": "polars vs pandas to_csv"},
-        {"case": case, "metric": "CSV throughput", "value": csv_mb / convert_s, "unit": "MB/s",
-         "baseline": base_mb / base_s, "ratio": (csv_mb / convert_s) / (base_mb / base_s)},
+        {"case": case, "metric": "convert", "unit": "s", **conv.fields(),
+         "note": "read+sha256+polars CSV+meta vs pandas to_csv alone; " + conv.note()},
+        {"case": case, "metric": "CSV write only", "unit": "s", **write.fields(),
+         "note": "polars vs pandas to_csv; " + write.note()},
+        {"case": case, "metric": "CSV throughput", "unit": "MB/s", **mbps.fields(),
+         "note": "CSV MB / convert s vs / pandas s; " + mbps.note()},
         {"case": case, "metric": "CSV size", "value": csv_mb, "unit": "MB",
          "baseline": base_mb, "note": "same table"},
         {"case": case, "metric": "peak memory", "value": convert_peak, "unit": "MB",
          "baseline": base_peak, "note": "RSS growth, fresh process"},
     ]
-    return rows
 
 
 #: (case name, lines, width, Ranger3?) converted and compared with the baseline.
@@ -164,15 +221,16 @@ BIG_READ = (3000, 2560)
 
 
 def run(cases: tuple[tuple[str, int, int, bool], ...] = CASES,
-        big_read: tuple[int, int] = BIG_READ, peak: bool = True) -> list[dict[str, Any]]:
+        big_read: tuple[int, int] = BIG_READ, peak: bool = True, repeats: int = REPEATS
+        ) -> list[dict[str, Any]]:
     """All convert measurements as benchmark rows (``peak``: measure peak memory in
-    spawned processes)."""
+    spawned processes; ``repeats``: interleaved rounds per case)."""
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-convert-") as tmp:
         folder = Path(tmp)
         for case, lines, width, r3 in cases:
             dat = _write(folder, f"Cam_0{1 if r3 else 2}_20261127_142301_512", lines, width, r3)
-            rows += _case(folder, case, dat, peak)
+            rows += _case(folder, case, dat, peak, repeats)
             for p in [*folder.glob("*.*"), *folder.glob("out/*")]:
                 p.unlink()
         lines, width = big_read
