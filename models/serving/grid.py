@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.serving.inputs import RawHeights
-from models.serving.robust import nanmedian
+from models.serving.robust import median, nanmedian
 from schemas.errors import ScoringError
 
 
@@ -60,37 +60,30 @@ def _segments(idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.maximum(ends - starts, 1)
 
 
-def _reduce_seq(values: np.ndarray, idx: np.ndarray, n: int, axis: int,
-                op: np.ufunc) -> np.ndarray:
-    """``op`` over each bin along ``axis`` with ``op.reduceat``'s exact float32 results.
+# the exact identity of each binning op: x + (-0.0) == x for every float32 x, also -0.0
+_IDENTITY = {np.add: np.float32(-0.0), np.minimum: np.float32(np.inf)}
+
+
+def _reduce_seq(ext: np.ndarray, idx: np.ndarray, n: int, op: np.ufunc) -> np.ndarray:
+    """``op`` over each bin of rows of ``ext[:-1]`` with ``op.reduceat``'s exact results.
 
     ``reduceat`` computes ``first op (rest reduced from the identity)``; for fewer than
     8 remaining points that rest is a plain sequential loop, reproduced here with
-    whole-array operations (no transposed copies). Larger bins use ``reduceat`` itself.
+    whole-array operations: step ``j`` gathers row ``start + j`` of each bin, or the
+    identity row ``ext[-1]`` for bins shorter than that. Larger bins use ``reduceat``.
     A bin without source points takes its nearest following source line/column.
     """
     starts, lens = _segments(idx, n)
-    if int(lens.max()) > 8:
-        return _reduceat(values, starts, lens, axis, op)
-    first = np.take(values, starts, axis=axis)
-    rest: np.ndarray | None = None
-    for j in range(1, int(lens.max())):
-        m = np.flatnonzero(lens > j)
-        v = np.take(values, starts[m] + j, axis=axis)
-        if rest is None:
-            rest = np.take(values, starts + 1, axis=axis, mode="clip").copy()
-            continue
-        if axis == 0:
-            rest[m] = op(rest[m], v)
-        else:
-            rest[:, m] = op(rest[:, m], v)
-    if rest is None:
+    longest, last = int(lens.max()), ext.shape[0] - 1
+    if longest > 8:
+        return _reduceat(ext[:-1], starts, lens, 0, op)
+    first = ext[starts]
+    if longest == 1:
         return first
-    m = np.flatnonzero(lens > 1)
-    if axis == 0:
-        first[m] = op(first[m], rest[m])
-    else:
-        first[:, m] = op(first[:, m], rest[:, m])
+    rest = ext[np.where(lens > 1, starts + 1, last)]
+    for j in range(2, longest):
+        op(rest, ext[np.where(lens > j, starts + j, last)], out=rest)
+    op(first, rest, out=first)
     return first
 
 
@@ -107,14 +100,20 @@ def _reduceat(values: np.ndarray, starts: np.ndarray, lens: np.ndarray, axis: in
 def _bin2d(values: np.ndarray, cidx: np.ndarray, nc: int, ridx: np.ndarray, nr: int,
            op: np.ufunc) -> np.ndarray:
     """(lines, cols) -> (rows, grid cols) by ``op`` over each cell (columns first)."""
-    return _bin2d_t(np.ascontiguousarray(values.T), cidx, nc, ridx, nr, op)
+    ext = np.empty((values.shape[1] + 1, values.shape[0]), dtype=values.dtype)
+    ext[:-1] = values.T
+    return _bin2d_t(ext, cidx, nc, ridx, nr, op)
 
 
-def _bin2d_t(values_t: np.ndarray, cidx: np.ndarray, nc: int, ridx: np.ndarray, nr: int,
+def _bin2d_t(ext: np.ndarray, cidx: np.ndarray, nc: int, ridx: np.ndarray, nr: int,
              op: np.ufunc) -> np.ndarray:
-    """Like ``_bin2d`` for input already transposed to (cols, lines)."""
-    t = _reduce_seq(values_t, cidx, nc, 0, op)
-    return _reduce_seq(np.ascontiguousarray(t.T), ridx, nr, 0, op)
+    """Like ``_bin2d`` for input transposed to (cols + 1, lines); the last row is scratch."""
+    ext[-1] = _IDENTITY[op]
+    t = _reduce_seq(ext, cidx, nc, op)
+    tt = np.empty((t.shape[1] + 1, t.shape[0]), dtype=t.dtype)
+    tt[:-1] = t.T
+    tt[-1] = _IDENTITY[op]
+    return _reduce_seq(tt, ridx, nr, op)
 
 
 def _tread_columns(raw: RawHeights, p: GridParams) -> np.ndarray:
@@ -153,6 +152,19 @@ def _tread_columns(raw: RawHeights, p: GridParams) -> np.ndarray:
     return mask
 
 
+def _tread_t(a: np.ndarray, lines: int, cols: np.ndarray) -> np.ndarray:
+    """``a[:lines, cols].T`` as a contiguous (cols + 1, lines) array; the last row is
+    scratch for the binning (``_bin2d_t``).
+
+    Gathering along rows first and then transposing the narrower result is several times
+    quicker than gathering rows of ``a.T``, whose stride can thrash the cache (1536 px).
+    """
+    out = np.empty((cols.size + 1, lines), dtype=a.dtype)
+    out[:-1] = np.take(a[:lines], cols, axis=1).T
+    out[-1] = 0
+    return out
+
+
 def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
     """Resample heights and intensity of one revolution onto the physical grid."""
     p = p or GridParams()
@@ -160,10 +172,12 @@ def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
     x = raw.x_mm[cols]
     order = np.argsort(x, kind="stable")
     cols, x = cols[order], x[order]
-    # (cols, lines) once: every binning pass below gathers whole source columns
-    h = raw.height[: raw.lines_per_rev].T[cols]
+    # (cols + 1, lines) once: every binning pass below gathers whole source columns
+    h = _tread_t(raw.height, raw.lines_per_rev, cols)
     ok = np.isfinite(h)
-    inten = raw.intensity[: raw.lines_per_rev].T[cols] if raw.intensity is not None else None
+    inten = None
+    if raw.intensity is not None:
+        inten = _tread_t(raw.intensity, raw.lines_per_rev, cols).astype(np.float32, copy=False)
     along = np.arange(h.shape[1], dtype=np.float64) * raw.mm_per_line
     ridx, nr = _bin_index(along, p.along_mm)
     cidx, nc = _bin_index(x.astype(np.float64), p.across_mm)
@@ -179,8 +193,10 @@ def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
         si = _bin2d_t(np.where(ok, inten, zero), cidx, nc, ridx, nr, np.add)
         with np.errstate(all="ignore"):
             ig = np.where(cnt > 0, si / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
-        mean_i = float(np.nanmean(ig)) if np.isfinite(ig).any() else 0.0
-        med = float(np.nanmedian(ig)) if np.isfinite(ig).any() else 1.0
+        known = ig[~np.isnan(ig)]
+        some = bool(np.isfinite(known).any())
+        mean_i = float(np.nanmean(ig)) if some else 0.0
+        med = float(median(known)) if some else 1.0  # == np.nanmedian(ig)
         ig = ig / max(med, 1e-6)
     else:
         ig, mean_i = np.full_like(height, np.nan), 0.0

@@ -32,7 +32,7 @@ class RawHeights:
     """Heights (mm, up = towards the camera, NaN = missing) and geometry of one scan."""
 
     height: np.ndarray  # (lines, width) float32
-    intensity: np.ndarray | None  # (lines, width) float32, NaN = missing
+    intensity: np.ndarray | None  # (lines, width) as stored; ignored where height is NaN
     x_mm: np.ndarray  # (width,) column position across the tread, mm
     mm_per_line: float
     lines_per_rev: int
@@ -96,8 +96,9 @@ def raw_heights(arrays: Mapping[str, np.ndarray], traits: Mapping[str, Any] | No
     inten = arrays.get("Intensity")
     fi = None
     if inten is not None and np.shape(inten) == height.shape:
-        fi = np.where(np.isfinite(height), np.asarray(inten, dtype=np.float32), np.nan)
-    return RawHeights(height.astype(np.float32), fi, x, float(mpl), min(int(lpr), lines))
+        fi = np.asarray(inten)  # masked and converted on the tread only (to_grid)
+    return RawHeights(height.astype(np.float32, copy=False), fi, x, float(mpl),
+                      min(int(lpr), lines))
 
 
 def _fill_x(x: np.ndarray) -> np.ndarray:
