@@ -61,7 +61,7 @@ def _segments(idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # the exact identity of each binning op: x + (-0.0) == x for every float32 x, also -0.0
-_IDENTITY = {np.add: np.float32(-0.0), np.minimum: np.float32(np.inf)}
+_IDENTITY: dict[np.ufunc, np.float32] = {np.add: np.float32(-0.0), np.minimum: np.float32(np.inf)}
 
 
 def _reduce_seq(ext: np.ndarray, idx: np.ndarray, n: int, op: np.ufunc) -> np.ndarray:
