@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from models.serving.grid import WheelGrid
-from models.serving.robust import nanmedian
+from models.serving.robust import median, nanmedian
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def robust_harmonics(v: np.ndarray, k: int, iters: int = 6) -> np.ndarray:
         coef = np.linalg.lstsq(b * w[:, None], v * w, rcond=None)[0]
         fit = b @ coef
         res = v - fit
-        s = 1.4826 * np.median(np.abs(res - np.median(res))) + 1e-6
+        s = 1.4826 * median(np.abs(res - median(res))) + 1e-6
         u = res / (4.685 * s)
         w = np.where(np.abs(u) < 1, (1 - u**2) ** 2, 0.0)
     return fit
@@ -87,9 +87,21 @@ def _background(r: np.ndarray, p: ResidualParams, along_mm: float) -> np.ndarray
     coarse = _block_median(r, p.block_rows, p.block_cols)
     coarse = np.where(np.isfinite(coarse), coarse, 0.0)
     win = max(3, int(p.window_mm / (p.block_rows * along_mm)) | 1)
-    smooth = ndimage.median_filter(coarse, size=(win, 1), mode="wrap")
+    smooth = _running_median(coarse, win)
     smooth = ndimage.uniform_filter(smooth, size=(3, 3), mode="nearest")
     return _upsample(smooth, r.shape, p.block_rows, p.block_cols)
+
+
+def _running_median(c: np.ndarray, win: int) -> np.ndarray:
+    """``ndimage.median_filter(c, size=(win, 1), mode="wrap")`` for odd ``win``, no NaN.
+
+    The median of an odd window is one of its values, so sorting the windows gives
+    exactly the filter's result (the rank filter is slow on this small array).
+    """
+    half = win // 2
+    ext = np.pad(c, ((half, half), (0, 0)), mode="wrap")
+    windows = np.lib.stride_tricks.sliding_window_view(ext, win, axis=0)
+    return np.sort(windows, axis=-1)[..., half]
 
 
 def _upsample(c: np.ndarray, shape: tuple[int, int], br: int, bc: int) -> np.ndarray:
@@ -104,9 +116,9 @@ def _upsample(c: np.ndarray, shape: tuple[int, int], br: int, bc: int) -> np.nda
     j0 = np.floor(ci).astype(int)
     fc = (ci - j0)[None, :]
     j1 = np.minimum(j0 + 1, nc - 1)
-    top = c[i0][:, j0] * (1 - fc) + c[i0][:, j1] * fc
-    bot = c[i1][:, j0] * (1 - fc) + c[i1][:, j1] * fc
-    return np.asarray(top * (1 - fr) + bot * fr)
+    # interpolate across once per block row; rows of a block share their two block rows
+    across = c[:, j0] * (1 - fc) + c[:, j1] * fc
+    return np.asarray(across[i0] * (1 - fr) + across[i1] * fr)
 
 
 def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
@@ -134,7 +146,7 @@ def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
     filled = np.where(np.isfinite(r), r, 0.0).astype(np.float32)
     fine = filled - ndimage.uniform_filter(filled, size=3, mode="wrap")
     ok = np.isfinite(r)
-    sigma = 1.4826 * float(np.median(np.abs(fine[ok]))) / 0.943 if ok.any() else 1.0
+    sigma = 1.4826 * float(median(np.abs(fine[ok]))) / 0.943 if ok.any() else 1.0
     low_filled = np.where(np.isfinite(low), low, 0.0).astype(np.float32)
     return Residual(r, filled, max(sigma, 1e-3), float(np.ptp(runout)),
                     profile.astype(np.float32), low_filled)
