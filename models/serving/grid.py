@@ -152,17 +152,27 @@ def _tread_columns(raw: RawHeights, p: GridParams) -> np.ndarray:
     return mask
 
 
-def _tread_t(a: np.ndarray, lines: int, cols: np.ndarray) -> np.ndarray:
-    """``a[:lines, cols].T`` as a contiguous (cols + 1, lines) array; the last row is
-    scratch for the binning (``_bin2d_t``).
+def _tread_t(a: np.ndarray, lines: int, cols: np.ndarray,
+             dtype: type[np.generic] = np.float32) -> np.ndarray:
+    """``a[:lines, cols].T`` as a contiguous (cols + 1, lines) ``dtype`` array; the last
+    row is scratch for the binning (``_bin2d_t``).
 
     Gathering along rows first and then transposing the narrower result is several times
     quicker than gathering rows of ``a.T``, whose stride can thrash the cache (1536 px).
     """
-    out = np.empty((cols.size + 1, lines), dtype=a.dtype)
+    out = np.empty((cols.size + 1, lines), dtype=dtype)
     out[:-1] = np.take(a[:lines], cols, axis=1).T
     out[-1] = 0
     return out
+
+
+def _counts(ok: np.ndarray, cidx: np.ndarray, nc: int, ridx: np.ndarray,
+            nr: int) -> np.ndarray:
+    """Valid points per cell as float32 (small integers: exact in any order, so they are
+    summed as uint8 when no cell can hold more than 255 points)."""
+    most = int(np.bincount(cidx).max()) * int(np.bincount(ridx).max())
+    return _bin2d_t(ok.astype(np.uint8 if most < 256 else np.float32), cidx, nc, ridx, nr,
+                    np.add).astype(np.float32)
 
 
 def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
@@ -177,13 +187,13 @@ def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
     ok = np.isfinite(h)
     inten = None
     if raw.intensity is not None:
-        inten = _tread_t(raw.intensity, raw.lines_per_rev, cols).astype(np.float32, copy=False)
+        inten = _tread_t(raw.intensity, raw.lines_per_rev, cols)
     along = np.arange(h.shape[1], dtype=np.float64) * raw.mm_per_line
     ridx, nr = _bin_index(along, p.along_mm)
     cidx, nc = _bin_index(x.astype(np.float64), p.across_mm)
     zero, inf = np.float32(0), np.float32(np.inf)
     s = _bin2d_t(np.where(ok, h, zero), cidx, nc, ridx, nr, np.add)
-    cnt = _bin2d_t(ok.astype(np.float32), cidx, nc, ridx, nr, np.add)
+    cnt = _counts(ok, cidx, nc, ridx, nr)
     with np.errstate(all="ignore"):
         height = np.where(cnt > 0, s / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
     # the lowest point of each cell keeps the full depth of cracks narrower than a cell
