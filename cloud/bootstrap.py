@@ -172,7 +172,8 @@ def settings(cfg: SiteConfig) -> tuple[PipelineSettings, MonitorSettings, FlowCo
             MonitorSettings(heartbeat_timeout_s=c.monitor.heartbeat_timeout_s,
                             camera_silence_s=c.monitor.camera_silence_s,
                             resume_grace_s=min(30.0, c.assembly_lease_s)),
-            FlowControl(max_messages=c.flow.max_messages, max_bytes=c.flow.max_bytes))
+            FlowControl(max_messages=c.flow.max_messages, max_bytes=c.flow.max_bytes,
+                        lease_extension_s=c.ack_deadline_s))
 
 
 def positions(cfg: SiteConfig) -> Callable[[str, str, str], int | None]:

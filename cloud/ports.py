@@ -43,6 +43,9 @@ class FlowControl:
 
     max_messages: int = 8
     max_bytes: int = 64_000_000
+    #: longest single lease extension; also how long the service waits before it
+    #: redelivers the messages of a worker that died (the subscription's ack deadline)
+    lease_extension_s: int = 60
 
 
 class StreamHandle(Protocol):

@@ -96,7 +96,10 @@ class PubSubTransport:
         future = self._sub.subscribe(
             self._subscription(subscription), callback,
             flow_control=pubsub_v1.types.FlowControl(
-                max_messages=flow.max_messages, max_bytes=flow.max_bytes
+                max_messages=flow.max_messages, max_bytes=flow.max_bytes,
+                # the stream's ack deadline (the client's default is 60 s): a killed
+                # worker's leased messages come back after this, not after a minute
+                max_duration_per_lease_extension=flow.lease_extension_s,
             ),
             scheduler=ThreadScheduler(executor=pool),
         )
