@@ -80,18 +80,24 @@ class _Cells:
 
     def __init__(self, valid: np.ndarray) -> None:
         self.valid = valid
-        self.all_valid = bool(valid.all())
+        self.invalid = np.flatnonzero(~valid.ravel())
         # what ``m[valid][::step]`` picks (``m.ravel()`` if nothing is valid)
         idx = np.flatnonzero(valid.ravel()) if valid.any() else np.arange(valid.size)
         self.sample = idx[:: max(1, idx.size // 20000)]
 
 
-def _extremes(m: np.ndarray, cells: _Cells,
-              spread: bool = True) -> tuple[Detection, Detection, float]:
-    """Deepest and highest valid cell of ``m`` in noise units (sd = 1 if not ``spread``)."""
+def _extremes(m: np.ndarray, cells: _Cells, spread: bool = True,
+              scratch: bool = False) -> tuple[Detection, Detection, float]:
+    """Deepest and highest valid cell of ``m`` in noise units (sd = 1 if not ``spread``).
+
+    Invalid cells count as 0; ``scratch``: ``m`` is a temporary that may be overwritten.
+    """
     # a noise floor keeps z comparable between noisy and very clean (fine) cameras
     sd = max(_mad(m.ravel()[cells.sample]), SD_FLOOR_MM) if spread else 1.0
-    lo = m if cells.all_valid else np.where(cells.valid, m, 0.0)
+    lo = m
+    if cells.invalid.size:
+        lo = m if scratch else m.copy()
+        lo.ravel()[cells.invalid] = 0.0
     i_min, i_max = int(np.argmin(lo)), int(np.argmax(lo))
     r0, c0 = divmod(i_min, m.shape[1])
     r1, c1 = divmod(i_max, m.shape[1])
@@ -120,11 +126,12 @@ def _line_filter(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray
         a = np.deg2rad(ang)
         offs = {(round(t * np.cos(a) / along_mm), round(t * np.sin(a) / across_mm))
                 for t in steps}
-        acc.fill(0.0)
-        for dr, dc in offs:
-            o = base + dr * width + dc
+        starts = [base + dr * width + dc for dr, dc in offs]  # in the set's order
+        np.add(flat[starts[0] : starts[0] + n], 0.0, out=acc)  # the sum starts from 0.0
+        for o in starts[1:]:
             np.add(acc, flat[o : o + n], out=acc)
-        np.minimum(best, acc / len(offs), out=best)
+        np.divide(acc, len(offs), out=acc)
+        np.minimum(best, acc, out=best)
     return np.ascontiguousarray(best.reshape(rows, width)[:, :cols])
 
 
@@ -139,7 +146,7 @@ def extract(res: Residual, along_mm: float, across_mm: float,
     evidence = np.zeros(f.shape, dtype=np.float32)
     for s in SCALES_MM:
         g = ndimage.gaussian_filter(f, (s / along_mm, s / across_mm), mode="wrap", truncate=3.0)
-        dep, bul, sd = _extremes(g, cells)
+        dep, bul, sd = _extremes(g, cells, scratch=s != SCALES_MM[1])  # 2.5: evidence
         det[f"dep{s:g}"], det[f"bulge{s:g}"] = dep, bul
         vals += [dep.z, dep.mm, bul.z, bul.mm]
         if s == SCALES_MM[1]:
@@ -149,11 +156,11 @@ def extract(res: Residual, along_mm: float, across_mm: float,
             vals += [float(np.log1p(strong.sum() * along_mm * across_mm)),
                      float(np.log1p(bumps.sum() * along_mm * across_mm))]
     line = _line_filter(f, along_mm, across_mm)
-    cdep, _, _ = _extremes(line, cells)
+    cdep, _, _ = _extremes(line, cells, scratch=True)
     det["crack"] = cdep
     vals += [cdep.z, cdep.mm]
     lline = _line_filter(res.low, along_mm, across_mm)
-    ldep, _, _ = _extremes(lline, cells)
+    ldep, _, _ = _extremes(lline, cells, scratch=True)
     det["crack_low"] = ldep
     vals += [ldep.z, ldep.mm]
     fdep, fbul, _ = _extremes(f, cells, spread=False)  # only the mm are used
