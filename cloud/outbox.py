@@ -2,9 +2,10 @@
 
 An event is added to ``event_outbox`` under a deterministic key in the same transaction
 as the state change that causes it (a second worker making the same change adds
-nothing). :class:`Dispatcher` claims an undelivered event (one worker wins), hands it to
-the :class:`AlertSink` and un-claims it if the sink fails, so it is retried. Known gap: a
-worker killed between the claim and the hand-off leaves that event marked delivered.
+nothing). :class:`Dispatcher` claims an undelivered event for ``CLAIM_S`` (one worker
+wins), hands it to the :class:`AlertSink`, then marks it delivered; if the sink fails the
+claim is dropped at once, and if the worker dies the claim expires, so either way the
+event is handed over again (the alert service ignores an event it has already applied).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import dataclasses
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud import domain_events as de
@@ -24,6 +25,7 @@ from cloud.sql.engine import insert_ignore
 from cloud.sql.models import OutboxEvent, Source
 
 log = logging.getLogger(__name__)
+CLAIM_S = 60.0  # a dispatcher's hold on an event it is handing to the sink
 KINDS: dict[str, type[Any]] = {
     c.__name__: c for c in (de.WheelScored, de.RunComplete, de.FileMissing,
                             de.FileArrivedLate, de.SourceSilent, de.SourceBack,
@@ -89,10 +91,11 @@ class Dispatcher:
 
     def dispatch(self, limit: int = 200) -> int:
         """Deliver up to ``limit`` pending events; returns how many were delivered."""
+        now = self._clock()
         with self._sessions() as s:
             rows = s.execute(
                 select(OutboxEvent.key, OutboxEvent.kind, OutboxEvent.payload)
-                .where(OutboxEvent.delivered_at.is_(None))
+                .where(OutboxEvent.delivered_at.is_(None), _claim_free(now))
                 .order_by(OutboxEvent.created_at).limit(limit)
             ).all()
         done = 0
@@ -103,16 +106,26 @@ class Dispatcher:
                 self._sink.handle(decode(kind, payload))
             except Exception:  # a failing sink must not stop the pipeline; retried later
                 log.exception("alert sink failed on event %s", key)
-                with self._sessions.begin() as s:
-                    s.execute(update(OutboxEvent).where(OutboxEvent.key == key)
-                              .values(delivered_at=None))
+                self._settle(key, delivered=False)
                 continue
+            self._settle(key, delivered=True)
             done += 1
         return done
 
     def _claim(self, key: str) -> bool:
+        now = self._clock()
         with self._sessions.begin() as s:
             res = s.execute(update(OutboxEvent).where(
-                OutboxEvent.key == key, OutboxEvent.delivered_at.is_(None))
-                .values(delivered_at=self._clock()))
+                OutboxEvent.key == key, OutboxEvent.delivered_at.is_(None), _claim_free(now))
+                .values(claimed_until=now + timedelta(seconds=CLAIM_S)))
             return bool(getattr(res, "rowcount", 0))
+
+    def _settle(self, key: str, *, delivered: bool) -> None:
+        with self._sessions.begin() as s:
+            s.execute(update(OutboxEvent).where(OutboxEvent.key == key).values(
+                delivered_at=self._clock() if delivered else None, claimed_until=None))
+
+
+def _claim_free(now: datetime) -> Any:
+    """SQL condition: nobody holds a live claim on the event."""
+    return or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now)

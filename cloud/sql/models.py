@@ -230,3 +230,5 @@ class OutboxEvent(Base):
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TS)
     delivered_at: Mapped[datetime | None] = mapped_column(TS, nullable=True, index=True)
+    #: a dispatcher's claim; an undelivered event whose claim expired is retried
+    claimed_until: Mapped[datetime | None] = mapped_column(TS, nullable=True)

@@ -1,0 +1,73 @@
+"""Outbox delivery: exactly-once creation, at-least-once hand-off, even when the worker
+dies between claiming an event and handing it to the alert sink."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from cloud.domain_events import PipelineError
+from cloud.outbox import CLAIM_S, Dispatcher, add_event
+from cloud.sql.models import OutboxEvent
+from tests.cloud.support import T0, FakeClock, RecordingSink, make_rig
+
+
+class Died(BaseException):
+    """Stands for the process dying inside the sink (not an Exception: nothing catches it)."""
+
+
+class DyingSink:
+    def handle(self, event: Any) -> None:
+        raise Died
+
+
+class FailingSink:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def handle(self, event: Any) -> None:
+        self.calls += 1
+        raise RuntimeError("provider down")
+
+
+def _event(rig: Any, key: str = "pipeline:f1:store") -> None:
+    with rig.sessions.begin() as s:
+        assert add_event(s, key, PipelineError(site="park1", where="store", reason="x",
+                                               file_id="f1", detected_at=T0), T0)
+        assert not add_event(s, key, PipelineError(site="park1", where="store", reason="x",
+                                                   file_id="f1", detected_at=T0), T0)
+
+
+def pending(rig: Any) -> int:
+    with rig.sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(OutboxEvent)
+                            .where(OutboxEvent.delivered_at.is_(None))) or 0)
+
+
+def test_event_of_a_worker_that_died_mid_delivery_is_delivered_later(tmp_path: Path) -> None:
+    clock = FakeClock()
+    rig = make_rig(tmp_path, clock=clock)
+    _event(rig)
+    with pytest.raises(Died):
+        Dispatcher(rig.sessions, DyingSink(), clock).dispatch()
+    other = RecordingSink()
+    survivor = Dispatcher(rig.sessions, other, clock)
+    assert survivor.dispatch() == 0 and pending(rig) == 1  # still claimed by the dead one
+    clock.advance(CLAIM_S + 1)
+    assert survivor.dispatch() == 1 and len(other.of(PipelineError)) == 1
+    assert pending(rig) == 0 and survivor.dispatch() == 0
+
+
+def test_failing_sink_releases_the_claim_at_once(tmp_path: Path) -> None:
+    clock = FakeClock()
+    rig = make_rig(tmp_path, clock=clock)
+    _event(rig)
+    failing = FailingSink()
+    assert Dispatcher(rig.sessions, failing, clock).dispatch() == 0
+    assert failing.calls == 1 and pending(rig) == 1
+    ok = RecordingSink()
+    assert Dispatcher(rig.sessions, ok, clock).dispatch() == 1  # no wait for the claim
+    assert len(ok.of(PipelineError)) == 1 and pending(rig) == 0
