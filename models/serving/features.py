@@ -19,6 +19,7 @@ from scipy import ndimage
 from models.serving.residual import Residual
 from models.serving.robust import mad as _mad
 from models.serving.robust import nanmedian
+from models.serving.smooth import smooth_extremes
 
 SCALES_MM = (1.0, 2.5, 6.0)
 FLAT_MM = (15.0, 25.0, 40.0, 70.0)
@@ -99,11 +100,31 @@ def _extremes(m: np.ndarray, cells: _Cells, spread: bool = True,
         lo = m if scratch else m.copy()
         lo.ravel()[cells.invalid] = 0.0
     i_min, i_max = int(np.argmin(lo)), int(np.argmax(lo))
-    r0, c0 = divmod(i_min, m.shape[1])
-    r1, c1 = divmod(i_max, m.shape[1])
-    dep = Detection(float(-lo.flat[i_min] / sd), float(-lo.flat[i_min]), r0, c0)
-    bul = Detection(float(lo.flat[i_max] / sd), float(lo.flat[i_max]), r1, c1)
-    return dep, bul, sd
+    return (*_detections((i_min, lo.flat[i_min]), (i_max, lo.flat[i_max]), sd, m.shape[1]),
+            sd)
+
+
+def _detections(low: tuple[int, np.float32], high: tuple[int, np.float32], sd: float,
+                cols: int) -> tuple[Detection, Detection]:
+    """Depression and bulge detections from the (flat index, value) of the extremes."""
+    (i_min, v_min), (i_max, v_max) = low, high
+    r0, c0 = divmod(i_min, cols)
+    r1, c1 = divmod(i_max, cols)
+    return (Detection(float(-v_min / sd), float(-v_min), r0, c0),
+            Detection(float(v_max / sd), float(v_max), r1, c1))
+
+
+def _smoothed(f: np.ndarray, s: float, along_mm: float, across_mm: float,
+              cells: _Cells) -> tuple[Detection, Detection, float, np.ndarray | None]:
+    """Detections at smoothing scale ``s`` (and the smoothed map when it was computed)."""
+    sig = (s / along_mm, s / across_mm)
+    if s == SCALES_MM[-1]:  # widest: extremes without the full filter when certain
+        ext = smooth_extremes(f, sig, ~cells.valid, cells.sample, SD_FLOOR_MM)
+        if ext is not None:
+            return (*_detections(ext[0], ext[1], SD_FLOOR_MM, f.shape[1]), SD_FLOOR_MM, None)
+    g = ndimage.gaussian_filter(f, sig, mode="wrap", truncate=3.0)
+    dep, bul, sd = _extremes(g, cells, scratch=s != SCALES_MM[1])  # 2.5: evidence
+    return dep, bul, sd, g
 
 
 def _line_filter(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray:
@@ -145,11 +166,10 @@ def extract(res: Residual, along_mm: float, across_mm: float,
     vals: list[float] = [det["flat"].z, det["flat"].mm]
     evidence = np.zeros(f.shape, dtype=np.float32)
     for s in SCALES_MM:
-        g = ndimage.gaussian_filter(f, (s / along_mm, s / across_mm), mode="wrap", truncate=3.0)
-        dep, bul, sd = _extremes(g, cells, scratch=s != SCALES_MM[1])  # 2.5: evidence
+        dep, bul, sd, g = _smoothed(f, s, along_mm, across_mm, cells)
         det[f"dep{s:g}"], det[f"bulge{s:g}"] = dep, bul
         vals += [dep.z, dep.mm, bul.z, bul.mm]
-        if s == SCALES_MM[1]:
+        if s == SCALES_MM[1] and g is not None:
             evidence = np.abs(g) / sd
             strong = (g < -max(0.25, 5 * sd)) & valid
             bumps = (g > max(0.2, 5 * sd)) & valid

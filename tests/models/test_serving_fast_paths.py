@@ -113,3 +113,50 @@ def test_counts_and_tread_gather_match_plain_indexing() -> None:
     # cells without source points repeat their next source line/column (as the sums do)
     filled = np.flatnonzero(np.bincount(ridx, minlength=nr))
     np.testing.assert_array_equal(got[filled][:, np.unique(cidx)], ref[filled][:, np.unique(cidx)])
+
+
+def test_smooth_extremes_are_the_full_filters() -> None:
+    from models.serving.features import SD_FLOOR_MM, _Cells, _detections, _extremes
+    from models.serving.smooth import smooth_extremes
+
+    shortcut = 0
+    for k in range(60):
+        rows, cols = int(RNG.integers(40, 200)), int(RNG.integers(80, 200))
+        f = (RNG.standard_normal((rows, cols)) * RNG.uniform(5e-4, 0.01)).astype(np.float32)
+        if k % 3 == 0:  # a deep defect
+            f[RNG.integers(rows), RNG.integers(cols)] = -RNG.uniform(0.1, 5)
+        if k % 5 == 0:  # many equal values
+            f = np.round(f, 3)
+        if k % 7 == 0:
+            f[:] = 0.0
+        valid = RNG.random((rows, cols)) > RNG.choice([0.0, 0.01, 0.3])
+        f[~valid] = 0.0
+        cells = _Cells(valid)
+        got = smooth_extremes(f, (6.0, 12.0), ~valid, cells.sample, SD_FLOOR_MM)
+        g = ndimage.gaussian_filter(f, (6.0, 12.0), mode="wrap", truncate=3.0)
+        dep, bul, sd = _extremes(g, cells)
+        if got is not None:
+            shortcut += 1
+            assert sd == SD_FLOOR_MM
+            assert _detections(got[0], got[1], sd, cols) == (dep, bul)
+    assert shortcut > 40  # the spread is certified below the floor for such maps
+
+
+def test_smooth_extremes_refuse_when_the_spread_may_reach_the_floor() -> None:
+    from models.serving.features import SD_FLOOR_MM, _Cells
+    from models.serving.smooth import smooth_extremes
+
+    f = (RNG.standard_normal((120, 150)) * 5.0).astype(np.float32)  # rough: big spread
+    cells = _Cells(np.ones(f.shape, dtype=bool))
+    assert smooth_extremes(f, (6.0, 12.0), ~cells.valid, cells.sample, SD_FLOOR_MM) is None
+
+
+@pytest.mark.parametrize("sigma", [2.0, 5.0, 12.0])
+def test_exact_pass_is_scipys_column_pass(sigma: float) -> None:
+    from models.serving.smooth import exact_pass, gaussian_weights
+
+    inter = RNG.standard_normal((30, 90)).astype(np.float32)
+    ref = ndimage.gaussian_filter1d(inter, sigma, axis=1, mode="wrap", truncate=3.0)
+    r, c = np.divmod(np.arange(inter.size), inter.shape[1])
+    got = exact_pass(inter, r, c, gaussian_weights(sigma)).reshape(inter.shape)
+    np.testing.assert_array_equal(got, ref)
