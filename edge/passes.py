@@ -147,13 +147,7 @@ def map_camera(
     if n == m:
         out.wheel_of = {s.key: w for s, w in zip(scans, expected, strict=True)}
         return out
-    t0 = scans[0].capture_time if scans else datetime.min
-    times = _secs([s.capture_time for s in scans], t0)
-    slots: list[int] | None = None
-    if reference is not None and len(reference) == m and m:
-        slots = align(times, _secs(reference, t0))
-    elif n < m:
-        slots = _slots_by_spacing(times, m)
+    slots = _slots_for(scans, expected, reference)
     if n > m:
         out.extra_scans = n - m
         out.problems.append(f"{camera}: {n} scans for {m} wheels ({n - m} extra)")
@@ -172,6 +166,20 @@ def map_camera(
     if out.missing:
         out.problems.append(f"{camera}: missing wheels {out.missing}")
     return out
+
+
+def _slots_for(scans: Sequence[ScanRef], expected: Sequence[str],
+               reference: Sequence[datetime] | None) -> list[int] | None:
+    """Wheel slot of each scan (-1: none) from the other camera's times or the spacing;
+    None when it cannot be told."""
+    n, m = len(scans), len(expected)
+    t0 = scans[0].capture_time if scans else datetime.min
+    times = _secs([s.capture_time for s in scans], t0)
+    if reference is not None and len(reference) == m and m:
+        return align(times, _secs(reference, t0))
+    if n < m:
+        return _slots_by_spacing(times, m)
+    return None
 
 
 def map_pass(
