@@ -11,6 +11,7 @@ grid cell where it peaked (for the location).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -127,6 +128,20 @@ def _smoothed(f: np.ndarray, s: float, along_mm: float, across_mm: float,
     return dep, bul, sd, g
 
 
+@functools.lru_cache(maxsize=16)
+def _line_offsets(along_mm: float, across_mm: float) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Cells (rows, cols) of an 8 mm line per orientation, in the order they are summed
+    (the iteration order of the set that dedups them)."""
+    steps = np.arange(-CRACK_MM / 2, CRACK_MM / 2 + 1e-9, 0.5)
+    lines = []
+    for ang in ANGLES:
+        a = np.deg2rad(ang)
+        offs = {(round(t * np.cos(a) / along_mm), round(t * np.sin(a) / across_mm))
+                for t in steps}
+        lines.append(tuple(offs))
+    return tuple(lines)
+
+
 def _line_filter(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray:
     """Minimum over orientations of the mean along an 8 mm line through each cell.
 
@@ -135,7 +150,6 @@ def _line_filter(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray
     shifting 2-D windows; the pad columns of the result are dropped).
     """
     rows, cols = f.shape
-    steps = np.arange(-CRACK_MM / 2, CRACK_MM / 2 + 1e-9, 0.5)
     pr = int(np.ceil(CRACK_MM / 2 / along_mm)) + 1
     pc = int(np.ceil(CRACK_MM / 2 / across_mm)) + 1
     flat = np.pad(f, ((pr, pr), (pc, pc)), mode="constant").ravel()
@@ -143,11 +157,8 @@ def _line_filter(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray
     base = pr * width + pc
     best = np.full(n, np.inf, dtype=np.float32)
     acc = np.empty(n, dtype=np.float32)
-    for ang in ANGLES:
-        a = np.deg2rad(ang)
-        offs = {(round(t * np.cos(a) / along_mm), round(t * np.sin(a) / across_mm))
-                for t in steps}
-        starts = [base + dr * width + dc for dr, dc in offs]  # in the set's order
+    for offs in _line_offsets(along_mm, across_mm):
+        starts = [base + dr * width + dc for dr, dc in offs]
         np.add(flat[starts[0] : starts[0] + n], 0.0, out=acc)  # the sum starts from 0.0
         for o in starts[1:]:
             np.add(acc, flat[o : o + n], out=acc)
