@@ -60,8 +60,11 @@ def _segments(idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.maximum(ends - starts, 1)
 
 
-# the exact identity of each binning op: x + (-0.0) == x for every float32 x, also -0.0
-_IDENTITY: dict[np.ufunc, np.float32] = {np.add: np.float32(-0.0), np.minimum: np.float32(np.inf)}
+# the exact identity of each binning op: x + (-0.0) == x for every float32 x, also -0.0;
+# fmin ignores NaN (missing points)
+_IDENTITY: dict[np.ufunc, np.float32] = {np.add: np.float32(-0.0),
+                                         np.minimum: np.float32(np.inf),
+                                         np.fmin: np.float32(np.nan)}
 
 
 def _reduce_seq(ext: np.ndarray, idx: np.ndarray, n: int, op: np.ufunc) -> np.ndarray:
@@ -191,14 +194,13 @@ def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
     along = np.arange(h.shape[1], dtype=np.float64) * raw.mm_per_line
     ridx, nr = _bin_index(along, p.along_mm)
     cidx, nc = _bin_index(x.astype(np.float64), p.across_mm)
-    zero, inf = np.float32(0), np.float32(np.inf)
+    zero = np.float32(0)
     s = _bin2d_t(np.where(ok, h, zero), cidx, nc, ridx, nr, np.add)
     cnt = _counts(ok, cidx, nc, ridx, nr)
     with np.errstate(all="ignore"):
         height = np.where(cnt > 0, s / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
     # the lowest point of each cell keeps the full depth of cracks narrower than a cell
-    low = _bin2d_t(np.where(ok, h, inf), cidx, nc, ridx, nr, np.minimum)
-    low = np.where(np.isfinite(low), low, np.nan).astype(np.float32)
+    low = _bin2d_t(h, cidx, nc, ridx, nr, np.fmin)  # NaN where no point (h is scratch)
     if inten is not None:
         si = _bin2d_t(np.where(ok, inten, zero), cidx, nc, ridx, nr, np.add)
         with np.errstate(all="ignore"):

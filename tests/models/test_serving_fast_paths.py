@@ -160,3 +160,17 @@ def test_exact_pass_is_scipys_column_pass(sigma: float) -> None:
     r, c = np.divmod(np.arange(inter.size), inter.shape[1])
     got = exact_pass(inter, r, c, gaussian_weights(sigma)).reshape(inter.shape)
     np.testing.assert_array_equal(got, ref)
+
+
+def test_lowest_point_binning_ignores_missing_points() -> None:
+    from models.serving.grid import _bin2d
+
+    v = RNG.standard_normal((120, 90)).astype(np.float32)
+    v[RNG.random(v.shape) < 0.4] = np.nan
+    v[:, 7] = np.nan  # a column without data
+    cidx, nc = _bin_index(np.arange(90) * 0.15, 0.5)
+    ridx, nr = _bin_index(np.arange(120) * 0.6, 1.0)
+    got = _bin2d(v, cidx, nc, ridx, nr, np.fmin)
+    ref = _bin2d(np.where(np.isfinite(v), v, np.inf), cidx, nc, ridx, nr, np.minimum)
+    np.testing.assert_array_equal(got, np.where(np.isfinite(ref), ref, np.nan))
+    assert np.isnan(got).any()
