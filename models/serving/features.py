@@ -28,6 +28,7 @@ CRACK_MM = 8.0
 ANGLES = (0.0, 30.0, 60.0, 90.0, 120.0, 150.0)
 SD_FLOOR_MM = 0.012  # cell-level noise floor for z scores
 FLAT_FLOOR_MM = 0.004  # floor of the flat-spot amplitude spread
+LINE_BAND = 65536  # cells per band of the line filter (~256 kB per float32 array)
 
 
 @dataclass
@@ -147,24 +148,34 @@ def _line_filter(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray
 
     Works on the zero-padded map flattened row by row: a shift by (dr, dc) cells is one
     contiguous slice at ``dr * width + dc`` (same float32 sums, in the same order, as
-    shifting 2-D windows; the pad columns of the result are dropped).
+    shifting 2-D windows; the pad columns of the result are dropped), in bands of rows
+    that stay in the CPU cache.
     """
     rows, cols = f.shape
     pr = int(np.ceil(CRACK_MM / 2 / along_mm)) + 1
     pc = int(np.ceil(CRACK_MM / 2 / across_mm)) + 1
     flat = np.pad(f, ((pr, pr), (pc, pc)), mode="constant").ravel()
-    width, n = cols + 2 * pc, rows * (cols + 2 * pc)
-    base = pr * width + pc
-    best = np.full(n, np.inf, dtype=np.float32)
-    acc = np.empty(n, dtype=np.float32)
-    for offs in _line_offsets(along_mm, across_mm):
+    width = cols + 2 * pc
+    best = np.full(rows * width, np.inf, dtype=np.float32)
+    band = max(1, LINE_BAND // width)
+    acc = np.empty(band * width, dtype=np.float32)
+    for r0 in range(0, rows, band):
+        n = (min(rows, r0 + band) - r0) * width
+        _line_band(flat, (pr + r0) * width + pc, width, n, acc[:n],
+                   best[r0 * width : r0 * width + n], _line_offsets(along_mm, across_mm))
+    return np.ascontiguousarray(best.reshape(rows, width)[:, :cols])
+
+
+def _line_band(flat: np.ndarray, base: int, width: int, n: int, acc: np.ndarray,
+               best: np.ndarray, lines: tuple[tuple[tuple[int, int], ...], ...]) -> None:
+    """``best = min(best, line means)`` for the ``n`` cells from flat index ``base``."""
+    for offs in lines:
         starts = [base + dr * width + dc for dr, dc in offs]
         np.add(flat[starts[0] : starts[0] + n], 0.0, out=acc)  # the sum starts from 0.0
         for o in starts[1:]:
             np.add(acc, flat[o : o + n], out=acc)
         np.divide(acc, len(offs), out=acc)
         np.minimum(best, acc, out=best)
-    return np.ascontiguousarray(best.reshape(rows, width)[:, :cols])
 
 
 def extract(res: Residual, along_mm: float, across_mm: float,

@@ -88,8 +88,13 @@ def _line_filter_2d(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndar
     return best
 
 
+@pytest.mark.parametrize("band", [100, 65536])
 @pytest.mark.parametrize(("along", "across"), [(1.0, 0.5), (0.7, 0.3), (2.0, 1.0)])
-def test_line_filter_is_the_2d_formulation(along: float, across: float) -> None:
+def test_line_filter_is_the_2d_formulation(along: float, across: float, band: int,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import models.serving.features as features
+
+    monkeypatch.setattr(features, "LINE_BAND", band)  # several bands of rows, or one
     f = (RNG.standard_normal((61, 29)) * 0.05).astype(np.float32)
     f[RNG.random(f.shape) < 0.1] = 0.0
     got = _line_filter(f, along, across)
