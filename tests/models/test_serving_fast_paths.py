@@ -179,3 +179,24 @@ def test_lowest_point_binning_ignores_missing_points() -> None:
     ref = _bin2d(np.where(np.isfinite(v), v, np.inf), cidx, nc, ridx, nr, np.minimum)
     np.testing.assert_array_equal(got, np.where(np.isfinite(ref), ref, np.nan))
     assert np.isnan(got).any()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32])
+def test_integer_intensity_sums_equal_the_float32_sums(dtype: type) -> None:
+    from models.serving.grid import _bin2d_t, _intensity_sums
+
+    lines, width = 70, 60
+    h = RNG.standard_normal((lines, width)).astype(np.float32)
+    h[RNG.random(h.shape) < 0.2] = np.nan
+    info = np.iinfo(dtype) if np.dtype(dtype).kind in "ui" else None
+    lo, hi = (int(info.min), int(info.max)) if info else (-1e3, 1e3)
+    inten = RNG.uniform(lo, hi, size=h.shape).astype(dtype)
+    cols = np.arange(3, 50)
+    ok = np.isfinite(_tread_t(h, lines, cols))
+    bins = (*_bin_index(np.arange(cols.size) * 0.12, 0.5), *_bin_index(np.arange(lines) * 0.4,
+                                                                         1.0))
+    ref_in = np.where(ok, _tread_t(inten, lines, cols), np.float32(0))
+    ref = _bin2d_t(ref_in, bins[0], bins[1], bins[2], bins[3], np.add)
+    got = _intensity_sums(inten, lines, cols, ok, bins)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, ref)
