@@ -200,3 +200,12 @@ def test_integer_intensity_sums_equal_the_float32_sums(dtype: type) -> None:
     got = _intensity_sums(inten, lines, cols, ok, bins)
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, ref)
+
+
+def test_valid_fraction_is_the_mean_of_finite_points() -> None:
+    from models.serving.grid import _valid_fraction
+
+    h = RNG.standard_normal((301, 77)).astype(np.float32)
+    h[RNG.random(h.shape) < 0.45] = np.nan
+    h[:, 5] = np.inf
+    np.testing.assert_array_equal(_valid_fraction(h), np.isfinite(h).mean(axis=0))
