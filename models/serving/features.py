@@ -100,7 +100,7 @@ def _extremes(m: np.ndarray, cells: _Cells, spread: bool = True,
     lo = m
     if cells.invalid.size:
         lo = m if scratch else m.copy()
-        lo.ravel()[cells.invalid] = 0.0
+        lo.flat[cells.invalid] = 0.0
     i_min, i_max = int(np.argmin(lo)), int(np.argmax(lo))
     return (*_detections((i_min, lo.flat[i_min]), (i_max, lo.flat[i_max]), sd, m.shape[1]),
             sd)

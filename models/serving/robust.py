@@ -21,13 +21,15 @@ def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 def median(v: np.ndarray) -> np.floating:
-    """``np.median(v)`` of a non-empty 1-D array without NaN, bit for bit, via a sort.
+    """``np.median(v)`` of a non-empty 1-D array, bit for bit, via a sort.
 
     NumPy takes the middle element, or the mean of the two middle ones in the array's
     dtype, i.e. ``(a + b) / 2`` rounded in that dtype — reproduced here.
     """
-    s = np.sort(v)
+    s = np.sort(v)  # NaN sort last; np.median then gives NaN
     k = s.size // 2
+    if np.isnan(s[-1]):
+        return s[-1]
     if s.size % 2:
         return s[k]
     return (s[k - 1] + s[k]) / 2

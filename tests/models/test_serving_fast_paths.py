@@ -29,6 +29,8 @@ def test_median_and_mad_are_numpys(dtype: type, n: int) -> None:
         got, ref = median(v), np.median(v)
         assert got.dtype == ref.dtype and got == ref
         assert mad(v) == 1.4826 * float(np.median(np.abs(v - np.median(v)))) + 1e-6
+    v[n // 2] = np.nan
+    assert np.isnan(median(v)) and np.isnan(np.median(v))
 
 
 @pytest.mark.parametrize("axis", [0, 1])
