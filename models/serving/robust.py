@@ -38,3 +38,35 @@ def median(v: np.ndarray) -> np.floating:
 def mad(v: np.ndarray) -> float:
     """``1.4826 * median(|v - median(v)|) + 1e-6`` (robust spread), as float."""
     return 1.4826 * float(median(np.abs(v - median(v)))) + 1e-6
+
+
+def percentile(v: np.ndarray, q: float) -> np.floating:
+    """``np.percentile(v, q)`` (linear, python-float ``q``) of a 1-D array without NaN,
+    bit for bit: NumPy's virtual index and float32/64 interpolation, with the two order
+    statistics found among the values below a threshold read off a sorted subsample
+    (quick for the low percentiles used here; a full partition otherwise)."""
+    n = v.size
+    virt = (n - 1) * np.true_divide(q, 100)
+    prev = int(np.floor(virt))
+    nxt = prev + 1
+    if virt >= n - 1:
+        prev = nxt = n - 1
+    elif virt < 0:
+        prev = nxt = 0
+    a, b = _order_stats(v, prev, nxt)
+    t = float(virt - prev)  # beyond the ends a == b: any weight gives a
+    d = b - a
+    return b - d * (1 - t) if t >= 0.5 else a + d * t
+
+
+def _order_stats(v: np.ndarray, i: int, j: int) -> tuple[np.floating, np.floating]:
+    """The i-th and j-th smallest values of ``v`` (i <= j)."""
+    sub = np.sort(v[::16])
+    k = j // 16 + 8 + j // 100
+    if k < sub.size:
+        low = v[v <= sub[k]]
+        if low.size > j:
+            s = np.sort(low)
+            return s[i], s[j]
+    s = np.partition(v, [i, j])
+    return s[i], s[j]

@@ -23,6 +23,7 @@ import numpy as np
 from models.serving.features import FEATURE_NAMES
 from models.serving.heatmap import png_bytes
 from models.serving.pipeline import Prepared, PreprocessParams, prepare
+from models.serving.robust import percentile
 from models.serving.scoring import (
     CLASSES,
     MODEL_FEATURES,
@@ -184,11 +185,11 @@ def _check_contract(d: Path, meta: dict[str, Any], session: Any) -> None:
 
 def _stats(prep: Prepared) -> dict[str, float]:
     h = prep.grid.height
-    ok = np.isfinite(h)
+    known = h[np.isfinite(h)]
     det = prep.features.detections
     return {
-        "mean_height_mm": round(float(h[ok].mean()), 4) if ok.any() else float("nan"),
-        "min_height_mm": round(float(np.percentile(h[ok], 0.5)), 4) if ok.any() else float("nan"),
+        "mean_height_mm": round(float(known.mean()), 4) if known.size else float("nan"),
+        "min_height_mm": round(float(percentile(known, 0.5)), 4) if known.size else float("nan"),
         "max_defect_depth_mm": round(max(0.0, det["dep1"].mm, det["flat"].mm), 4),
         "max_bulge_mm": round(max(0.0, det["bulge2.5"].mm), 4),
         "mean_intensity": round(prep.grid.mean_intensity, 3),

@@ -211,3 +211,15 @@ def test_valid_fraction_is_the_mean_of_finite_points() -> None:
     h[RNG.random(h.shape) < 0.45] = np.nan
     h[:, 5] = np.inf
     np.testing.assert_array_equal(_valid_fraction(h), np.isfinite(h).mean(axis=0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 5, 199, 200, 201, 20001, 105000])
+@pytest.mark.parametrize("q", [0.0, 0.5, 1.0, 50.0, 99.5, 100.0])
+def test_percentile_is_numpys(dtype: type, n: int, q: float) -> None:
+    from models.serving.robust import percentile
+
+    v = (RNG.standard_normal(n) * 3 + 40).astype(dtype)
+    v[RNG.random(n) < 0.2] = np.round(v[0], 1)  # ties
+    got, ref = percentile(v, q), np.percentile(v, q)
+    assert got == ref and np.asarray(got).dtype == np.asarray(ref).dtype
