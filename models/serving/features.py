@@ -154,8 +154,10 @@ def _line_filter(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray
     rows, cols = f.shape
     pr = int(np.ceil(CRACK_MM / 2 / along_mm)) + 1
     pc = int(np.ceil(CRACK_MM / 2 / across_mm)) + 1
-    flat = np.pad(f, ((pr, pr), (pc, pc)), mode="constant").ravel()
     width = cols + 2 * pc
+    pad = np.zeros((rows + 2 * pr, width), dtype=f.dtype)
+    pad[pr : pr + rows, pc : pc + cols] = f
+    flat = pad.ravel()
     best = np.full(rows * width, np.inf, dtype=np.float32)
     band = max(1, LINE_BAND // width)
     acc = np.empty(band * width, dtype=np.float32)
