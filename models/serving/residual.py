@@ -118,7 +118,12 @@ def _upsample(c: np.ndarray, shape: tuple[int, int], br: int, bc: int) -> np.nda
     j1 = np.minimum(j0 + 1, nc - 1)
     # interpolate across once per block row; rows of a block share their two block rows
     across = c[:, j0] * (1 - fc) + c[:, j1] * fc
-    return np.asarray(across[i0] * (1 - fr) + across[i1] * fr)
+    out = across[i0]
+    out *= 1 - fr
+    below = across[i1]
+    below *= fr
+    out += below
+    return out
 
 
 def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
