@@ -188,7 +188,11 @@ class LocalQueue(QueueFile):
 
     # -- subscribe ------------------------------------------------------------------
     def pull(self, subscription: str, max_messages: int = 10) -> list[ReceivedMessage]:
-        """Lease up to ``max_messages`` deliverable messages (oldest first)."""
+        """Lease up to ``max_messages`` deliverable messages (oldest first).
+
+        The ready deliveries are chosen from their (seq, attempt, key) alone; only the
+        chosen messages' data is read (a backlog behind a busy key costs no payload I/O).
+        """
         sub = self.subscription(subscription)
         now = time.time()
         with self._write() as db:
@@ -198,13 +202,15 @@ class LocalQueue(QueueFile):
                 (subscription, now),
             ).fetchall())
             cur = db.execute(
-                "SELECT d.seq, d.attempt, m.data, m.attributes, m.publish_time, m.ordering_key"
-                " FROM deliveries d JOIN messages m ON m.seq = d.seq"
-                " WHERE d.subscription = ? AND d.lease_until <= ? ORDER BY d.seq",
+                "SELECT seq, attempt, ordering_key FROM deliveries"
+                " WHERE subscription = ? AND lease_until <= ? ORDER BY seq",
                 (subscription, now),
             )
-            out, dead = _deliverable(cur, busy, sub, max_messages)
+            take, dead_seqs = _choose(cur, busy, sub, max_messages)
             cur.close()
+            out = [_received(row, attempt) for row, attempt in _messages(db, take)]
+            dead = [(int(seq), data, attrs, key)
+                    for (seq, data, attrs, _t, key), _a in _messages(db, dead_seqs)]
             db.executemany(
                 "UPDATE deliveries SET attempt = attempt + 1, lease_until = ?"
                 " WHERE subscription = ? AND seq = ?",
@@ -264,24 +270,41 @@ class LocalQueue(QueueFile):
         return int(rows[0][0])
 
 
-def _deliverable(
+def _choose(
     rows: Iterable[tuple[Any, ...]], busy: dict[str, int], sub: SubscriptionInfo, limit: int
-) -> tuple[list[ReceivedMessage], list[_DeadRow]]:
-    """Up to ``limit`` deliveries from ready (seq, attempt, data, attrs, time, key) rows, and
-    the rows to dead-letter. A key held by an earlier leased message (``busy``) waits."""
-    out: list[ReceivedMessage] = []
-    dead: list[_DeadRow] = []
-    for seq, attempt, data, attrs, ptime, key in rows:
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """From ready (seq, attempt, key) rows: up to ``limit`` (seq, attempt) to deliver, and
+    those to dead-letter. A key held by an earlier leased message (``busy``) waits."""
+    out: list[tuple[int, int]] = []
+    dead: list[tuple[int, int]] = []
+    for seq, attempt, key in rows:
         if len(out) >= limit:
             break
         if key is not None and key in busy and busy[key] < seq:
             continue
         if sub.dead_letter_topic and attempt >= sub.max_delivery_attempts:
-            dead.append((seq, data, attrs, key))
+            dead.append((seq, attempt))
             continue
-        out.append(ReceivedMessage(
-            ack_id=make_ack_id(seq, attempt + 1), message_id=str(seq), data=bytes(data),
-            attributes=json.loads(attrs), publish_time=datetime.fromtimestamp(ptime, UTC),
-            delivery_attempt=attempt + 1, ordering_key=key,
-        ))
+        out.append((seq, attempt))
     return out, dead
+
+
+def _messages(db: sqlite3.Connection, chosen: list[tuple[int, int]]
+              ) -> list[tuple[tuple[Any, ...], int]]:
+    """((seq, data, attributes, publish_time, key), attempt) of the chosen messages."""
+    found = []
+    for seq, attempt in chosen:
+        row = db.execute("SELECT seq, data, attributes, publish_time, ordering_key"
+                         " FROM messages WHERE seq = ?", (seq,)).fetchone()
+        if row is not None:  # a delivery always has its message (same transaction)
+            found.append((tuple(row), attempt))
+    return found
+
+
+def _received(row: tuple[Any, ...], attempt: int) -> ReceivedMessage:
+    seq, data, attrs, ptime, key = row
+    return ReceivedMessage(
+        ack_id=make_ack_id(seq, attempt + 1), message_id=str(seq), data=bytes(data),
+        attributes=json.loads(attrs), publish_time=datetime.fromtimestamp(ptime, UTC),
+        delivery_attempt=attempt + 1, ordering_key=key,
+    )

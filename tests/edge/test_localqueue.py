@@ -184,3 +184,22 @@ def test_publish_batch_is_atomic_and_ordered(q: LocalQueue) -> None:
     with pytest.raises(TransportError):
         q.publish_batch("t", [(b"3", {}), (b"4", {"bad": 4})])  # type: ignore[list-item]
     assert q.backlog("s") == 2  # nothing of the refused batch was stored
+
+
+def test_pull_reads_only_the_payloads_it_delivers(q: LocalQueue) -> None:
+    """A backlog waiting behind a busy ordering key is skipped without reading its data."""
+    for i in range(20):
+        q.publish("t", bytes([i]) * 100_000, {}, ordering_key="Cam_01")
+    other = q.publish("t", b"other", {}, ordering_key="Cam_02")
+    [first] = q.pull("s", max_messages=1)
+    payload_reads: list[str] = []
+    q._db.set_trace_callback(  # the statements this connection runs
+        lambda sql: payload_reads.append(sql) if "data" in sql and "messages" in sql else None)
+    try:
+        assert [m.data for m in q.pull("s")] == [b"other"]  # Cam_01 waits for its first
+        # one payload selected, by its sequence number (the trace shows bound values)
+        assert len(payload_reads) == 1 and f"seq = {other}" in payload_reads[0]
+    finally:
+        q._db.set_trace_callback(None)
+    q.ack("s", [first.ack_id])
+    assert [m.data[:1] for m in q.pull("s", max_messages=3)] == [b"\x01", b"\x02", b"\x03"]
