@@ -15,11 +15,11 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud import domain_events as de
@@ -29,7 +29,7 @@ from cloud.outbox import add_event, utc
 from cloud.ports import BlobStore, Scorer, ScoreResult, Warehouse
 from cloud.reassembly import Bundle, unpack
 from cloud.sql import repository as repo
-from cloud.sql.models import Run, Score, TrackedFile
+from cloud.sql.models import FileChunk, Run, Score, TrackedFile
 from cloud.tracker import FINAL, LeaseLost, Tracker
 from schemas.errors import ContractError, WheelWatchError
 from schemas.messages import ChunkAttributes
@@ -47,6 +47,15 @@ class PipelineSettings:
     lease_s: float = 120.0
     max_raw_bytes: int = 512_000_000
     work_dir: Path = Path("state/cloud_work")
+
+
+@runtime_checkable
+class BytesScorer(Protocol):
+    """A scorer that reads the CSV and metadata from memory (``cloud.scoring``)."""
+
+    def score_bytes(self, csv: bytes, meta_json: bytes) -> ScoreResult:
+        """Score one wheel from its CSV and metadata bytes."""
+        ...
 
 
 def attributes_of(f: TrackedFile) -> ChunkAttributes:
@@ -115,23 +124,28 @@ class FilePipeline:
         except WheelWatchError as exc:
             self._fail(f, owner, type(exc).__name__, str(exc), reject=False)
             raise
-        self._tracker.purge_chunks(file_id)
         return "written"
 
     def _steps(self, f: TrackedFile, owner: str) -> None:
-        file_id = f.file_id
+        """Each step's rows and its state change commit together (one transaction)."""
         bundle = None
-        if f.state == "receiving":
-            bundle = unpack(self._tracker.payload(file_id), attributes_of(f),
-                            self._cfg.max_raw_bytes)
-            self._tracker.advance(file_id, owner, "assembled", self._cfg.lease_s)
         if ORDER.index(f.state) < ORDER.index("stored"):
-            self._store(f, bundle)
-            self._tracker.advance(file_id, owner, "stored", self._cfg.lease_s)
-        result = self._score(f)
-        if f.state != "scored":
-            self._tracker.advance(file_id, owner, "scored", self._cfg.lease_s)
-        self._write(f, result, owner)
+            bundle = unpack(self._tracker.payload(f.file_id), attributes_of(f),
+                            self._cfg.max_raw_bytes)
+            self._store(f, bundle, owner, assembled_at=self._clock())
+        result, scored_at = self._score(f, owner, bundle)
+        self._write(f, result, scored_at, owner)
+
+    def _advance(self, s: Session, f: TrackedFile, owner: str, state: str,
+                 now: datetime, **stamps: datetime) -> None:
+        """Move the leased file to ``state`` in transaction ``s`` (as
+        :meth:`Tracker.advance`); LeaseLost, rolling ``s`` back, if it is not ours now."""
+        res = s.execute(update(TrackedFile).where(TrackedFile.file_id == f.file_id,
+                                                  TrackedFile.lease_owner == owner)
+                        .values(state=state, error=None, **{f"{state}_at": now}, **stamps,
+                                lease_until=now + timedelta(seconds=self._cfg.lease_s)))
+        if not getattr(res, "rowcount", 0):
+            raise LeaseLost(f"file {f.file_id}: lease lost to another worker")
 
     def _taken_over(self, file_id: str, owner: str) -> bool:
         """True if the file was finished, or its lease taken, by another worker."""
@@ -154,10 +168,8 @@ class FilePipeline:
                 detected_at=now), now)
         log.warning("file %s (%s %s): %s", f.file_id, f.camera, f.wheel_id, reason)
 
-    def _store(self, f: TrackedFile, bundle: Bundle | None) -> None:
-        if bundle is None:
-            bundle = unpack(self._tracker.payload(f.file_id), attributes_of(f),
-                            self._cfg.max_raw_bytes)
+    def _store(self, f: TrackedFile, bundle: Bundle, owner: str,
+               assembled_at: datetime) -> None:
         csv_key, meta_key = _keys(f)
         self._blobs.put_if_absent(csv_key, bundle.csv, "text/csv")
         self._blobs.put_if_absent(meta_key, bundle.meta_json, "application/json")
@@ -171,45 +183,71 @@ class FilePipeline:
                         if pos is not None else None)
             repo.add_scan(s, f, wheel_pk, self._blobs.uri(csv_key), self._blobs.uri(meta_key),
                           sources, now)
+            stamps = {"assembled_at": assembled_at} if f.state == "receiving" else {}
+            self._advance(s, f, owner, "stored", now, **stamps)
 
     def _position(self, s: Session, f: TrackedFile) -> int | None:
         pos = repo.position_of(s, f.site_id, f.run_id, f.camera, f.wheel_id)
         return pos if pos is not None else self._positions(f.train_id, f.camera, f.wheel_id)
 
-    def _score(self, f: TrackedFile) -> ScoreResult:
+    def _score(self, f: TrackedFile, owner: str, bundle: Bundle | None
+               ) -> tuple[ScoreResult, datetime]:
+        """The file's score (scored once per model version) and when it was scored."""
         version = self._scorer.version
         with self._sessions() as s:
             row = repo.get_score(s, f.file_id, version)
-            if row is not None:
-                return ScoreResult(row.score, row.defect, json.loads(row.location), version,
-                                   json.loads(row.stats))
-        csv_key, meta_key = _keys(f)
+        if row is not None:
+            result = ScoreResult(row.score, row.defect, json.loads(row.location), version,
+                                 json.loads(row.stats))
+            scored_at = utc(row.scored_at)
+        else:
+            result, scored_at = self._run_scorer(f, bundle), self._clock()
+            if result.heatmap_png:  # where the model saw the defect, for the crew's message
+                self._blobs.put_if_absent(heatmap_key(f), result.heatmap_png, "image/png")
+        if row is not None and f.state == "scored":
+            return result, scored_at
+        with self._sessions.begin() as s:
+            if row is None:
+                repo.insert_ignore(s, Score.__table__, {  # type: ignore[arg-type]
+                    "file_id": f.file_id, "model_version": version, "score": result.score,
+                    "defect": result.defect, "location": json.dumps(result.location),
+                    "stats": json.dumps(result.stats), "scored_at": scored_at,
+                }, ["file_id", "model_version"])
+            if f.state != "scored":
+                self._advance(s, f, owner, "scored", self._clock())
+        return result, scored_at
+
+    def _run_scorer(self, f: TrackedFile, bundle: Bundle | None) -> ScoreResult:
+        """Score the stored CSV: the bundle just stored (the same bytes), else the objects.
+
+        In memory when the scorer takes bytes, else through files in a work folder.
+        """
+        if bundle is not None:
+            csv, meta = bundle.csv, bundle.meta_json
+        else:
+            csv_key, meta_key = _keys(f)
+            csv, meta = self._blobs.get(csv_key), self._blobs.get(meta_key)
+        if isinstance(self._scorer, BytesScorer):
+            return self._scorer.score_bytes(csv, meta)
         self._cfg.work_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"{f.file_id}-", dir=self._cfg.work_dir))
         try:
-            (tmp / "wheel.csv").write_bytes(self._blobs.get(csv_key))
-            (tmp / "wheel.meta.json").write_bytes(self._blobs.get(meta_key))
-            result = self._scorer.score(tmp / "wheel.csv", tmp / "wheel.meta.json")
+            (tmp / "wheel.csv").write_bytes(csv)
+            (tmp / "wheel.meta.json").write_bytes(meta)
+            return self._scorer.score(tmp / "wheel.csv", tmp / "wheel.meta.json")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        if result.heatmap_png:  # where the model saw the defect, for the crew's message
-            self._blobs.put_if_absent(heatmap_key(f), result.heatmap_png, "image/png")
-        with self._sessions.begin() as s:
-            repo.insert_ignore(s, Score.__table__, {  # type: ignore[arg-type]
-                "file_id": f.file_id, "model_version": version, "score": result.score,
-                "defect": result.defect, "location": json.dumps(result.location),
-                "stats": json.dumps(result.stats), "scored_at": self._clock(),
-            }, ["file_id", "model_version"])
-        return result
 
-    def _write(self, f: TrackedFile, r: ScoreResult, owner: str) -> None:
+    def _write(self, f: TrackedFile, r: ScoreResult, scored_at: datetime, owner: str
+               ) -> None:
+        """Warehouse rows, then (one transaction, only while the lease is ours) the file
+        written, its WheelScored event, the run's progress, and its chunks purged."""
         now = self._clock()
-        fresh = self._tracker.get(f.file_id)
-        assert fresh is not None
         with self._sessions() as s:
+            fresh = s.get(TrackedFile, f.file_id)
+            assert fresh is not None
+            s.expunge(fresh)
             pos = self._position(s, f)
-            row = repo.get_score(s, f.file_id, r.model_version)
-            scored_at = utc(row.scored_at) if row is not None else now
             run_count = s.scalar(select(Run.run_count).where(Run.site_id == f.site_id,
                                                              Run.run_id == f.run_id))
         csv_key, _ = _keys(f)
@@ -232,6 +270,7 @@ class FilePipeline:
                 location=r.location), now)
             repo.file_written(s, f.site_id, f.run_id, f.camera, f.wheel_id, now)
             repo.check_run_complete(s, f.site_id, f.run_id, now)
+            s.execute(delete(FileChunk).where(FileChunk.file_id == f.file_id))
 
     def _score_row(self, f: TrackedFile, r: ScoreResult, pos: int | None,
                    scored_at: datetime, csv_key: str) -> dict[str, Any]:

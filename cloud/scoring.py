@@ -8,6 +8,7 @@ calibration to the exported model. The summary statistics written beside the sco
 
 from __future__ import annotations
 
+import io
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 from cloud.ports import ScoreResult
 from schemas.calibration import height_mm, merge_traits
 from schemas.errors import ContractError, ScoringError, WheelWatchError
-from schemas.wheel_csv import WheelData, read_wheel_csv
+from schemas.wheel_csv import WheelData, parse_metadata, read_wheel_csv
 
 DEFECTS = ("chunking", "crack", "flat_spot", "blister", "other", "none")
 MODEL_STATS = ("mean_height_mm", "min_height_mm", "max_defect_depth_mm", "max_bulge_mm",
@@ -93,7 +94,14 @@ class ModelScorer:
 
     def score(self, csv_path: Path, meta_path: Path) -> ScoreResult:
         """Read the CSV with the contract reader and score it with the model."""
-        data = read_wheel_csv(csv_path, meta_path)
+        return self._score_data(read_wheel_csv(csv_path, meta_path), csv_path.name)
+
+    def score_bytes(self, csv: bytes, meta_json: bytes) -> ScoreResult:
+        """Like :meth:`score`, from the CSV and metadata bytes (no files)."""
+        meta = parse_metadata(meta_json, "wheel.meta.json")
+        return self._score_data(read_wheel_csv(io.BytesIO(csv), meta), "wheel.csv")
+
+    def _score_data(self, data: WheelData, name: str) -> ScoreResult:
         traits = merge_traits(data.meta.traits)
         try:
             with warnings.catch_warnings():
@@ -102,7 +110,7 @@ class ModelScorer:
         except WheelWatchError:
             raise
         except Exception as exc:  # the model runtime's own errors
-            raise ScoringError(f"{csv_path.name}: model failed: {exc}") from exc
+            raise ScoringError(f"{name}: model failed: {exc}") from exc
         stats = summary_stats(data)
         for name in MODEL_STATS:  # the model's own summary of the tread, when it gives one
             v = _field(ws, name)

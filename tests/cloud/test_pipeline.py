@@ -201,3 +201,41 @@ def test_worker_reopens_a_stream_that_died(tmp_path: Path) -> None:
     w.start()
     w._revive()
     assert opened == ["s1", "ev", "s1", "ev"]
+
+
+class BytesScorer(DataScorer):
+    """A scorer that takes bytes (as ``cloud.scoring.ModelScorer``); records its inputs."""
+
+    def __init__(self, scratch: Path, fail: bool = False) -> None:
+        super().__init__(fail=fail)
+        self.scratch = scratch
+        self.inputs: list[bytes] = []
+        self.path_calls = 0
+
+    def score(self, csv_path: Path, meta_path: Path) -> Any:
+        self.path_calls += 1
+        return super().score(csv_path, meta_path)
+
+    def score_bytes(self, csv: bytes, meta_json: bytes) -> Any:
+        self.inputs.append(csv)
+        self.scratch.mkdir(exist_ok=True)
+        (self.scratch / "w.csv").write_bytes(csv)
+        (self.scratch / "w.meta.json").write_bytes(meta_json)
+        return super().score(self.scratch / "w.csv", self.scratch / "w.meta.json")
+
+
+def test_bytes_scorer_scores_the_bundle_then_the_stored_object_on_retry(
+        tmp_path: Path, sample: tuple[bytes, dict[str, Any]]) -> None:
+    scorer = BytesScorer(tmp_path / "scratch", fail=True)
+    rig = make_rig(tmp_path / "rig", scorer=scorer)
+    f = make_file(*sample, chunk_bytes=3000)
+    feed(rig, f.messages(), Settled())  # scored from the unpacked bundle: fails
+    assert rig.worker.tracker.get(f.file_id).state == "stored"
+    scorer.fail = False
+    rig.clock.advance(31)
+    assert rig.worker.monitor.resume_stuck() == 1  # scored from the stored CSV object
+    assert rig.worker.tracker.get(f.file_id).state == "written"
+    assert scorer.inputs == [sample[0], sample[0]] and scorer.path_calls == 0
+    assert not (tmp_path / "rig" / "work").exists() or not any(
+        (tmp_path / "rig" / "work").iterdir())
+    assert count(rig, Score) == 1 and count(rig, FileChunk) == 0

@@ -43,6 +43,8 @@ def test_scores_per_wheel_csv_with_exported_model(model_and_scans: tuple[Path, P
         cal = Calibration(**json.loads(truth)["calibration"])
         res = convert_scan(dat, tmp_path / dat.stem, calibration=cal)
         r = scorer.score(res.csv_path, res.meta_path)
+        in_memory = scorer.score_bytes(res.csv_path.read_bytes(), res.meta_path.read_bytes())
+        assert in_memory == r  # the pipeline's path: same result without files
         wd = read_wheel_csv(res.csv_path, res.meta_path)
         direct = reference.score(wd.arrays, merge_traits(wd.meta.traits), wd.meta.calibration)
         assert r.score == pytest.approx(direct.score)  # same model, same preprocessing
