@@ -193,9 +193,10 @@ class FilePipeline:
     def _score(self, f: TrackedFile, owner: str, bundle: Bundle | None
                ) -> tuple[ScoreResult, datetime]:
         """The file's score (scored once per model version) and when it was scored."""
-        version = self._scorer.version
-        with self._sessions() as s:
-            row = repo.get_score(s, f.file_id, version)
+        version, row = self._scorer.version, None
+        if f.attempts > 1:  # only an earlier attempt (claim) can have scored the file
+            with self._sessions() as s:
+                row = repo.get_score(s, f.file_id, version)
         if row is not None:
             result = ScoreResult(row.score, row.defect, json.loads(row.location), version,
                                  json.loads(row.stats))
