@@ -69,6 +69,7 @@ class BenchSite:
         microsecond=0) - timedelta(days=1))
     passes: int = 0
     _logs: list[IO[bytes]] = field(default_factory=list)
+    _sessions: Any = None  # the cloud store's session factory, built once
 
     @classmethod
     def create(cls, root: Path, plan: DemoPlan, env: Mapping[str, str] | None = None
@@ -157,7 +158,9 @@ class BenchSite:
         from cloud import bootstrap
         from cloud.sql.models import Scan, TrackedFile
         try:
-            with bootstrap.build_db(self.cfg())[1]() as s:
+            if self._sessions is None:  # not per poll: engine + migration check cost CPU
+                self._sessions = bootstrap.build_db(self.cfg())[1]
+            with self._sessions() as s:
                 rows = s.execute(select(Scan.sources, TrackedFile.written_at).join(
                     TrackedFile, TrackedFile.file_id == Scan.file_id).where(
                     TrackedFile.written_at.is_not(None))).all()
