@@ -16,80 +16,102 @@ from __future__ import annotations
 import numpy as np
 
 
-def _harmonic_basis(n: int, k: int) -> np.ndarray:
-    t = 2 * np.pi * np.arange(n) / n
-    cols = [np.ones(n)]
+def _harmonic_basis(t: np.ndarray, k: int) -> np.ndarray:
+    cols = [np.ones(t.size)]
     for j in range(1, k + 1):
         cols += [np.cos(j * t), np.sin(j * t)]
     return np.stack(cols, axis=1)
 
 
-def smooth_over_revolution(v: np.ndarray, w: np.ndarray, k: int, iters: int = 5) -> np.ndarray:
-    """Weighted, Tukey-robust least-squares fit of harmonics 0..k of ``v`` (one revolution)."""
-    b = _harmonic_basis(v.size, k)
+def smooth_over_revolution(t: np.ndarray, v: np.ndarray, w: np.ndarray, k: int,
+                           iters: int = 4) -> np.ndarray:
+    """Coefficients of a weighted, Tukey-robust least-squares fit of harmonics 0..k of
+    ``v`` at angles ``t`` (one revolution); zeros if too few values."""
+    b = _harmonic_basis(t, k)
     base = np.where(np.isfinite(v), w, 0.0)
     vv = np.where(np.isfinite(v), v, 0.0)
     rw = np.ones(v.size)
-    fit = np.zeros(v.size)
+    coef = np.zeros(b.shape[1])
+    if np.count_nonzero(base) < 2 * k + 2:
+        return coef
     for _ in range(iters):
-        sw = np.sqrt(base * rw)
-        coef = np.linalg.lstsq(b * sw[:, None], vv * sw, rcond=None)[0]
-        fit = b @ coef
-        res = (vv - fit)[base > 0]
-        if res.size < 2 * k + 2:
-            return np.zeros(v.size)
-        s = 1.4826 * float(np.median(np.abs(res - np.median(res)))) + 1e-9
-        u = (vv - fit) / (4.685 * s)
+        bw = b * (base * rw)[:, None]
+        try:  # normal equations: (2k+1)^2, well conditioned on a revolution
+            coef = np.linalg.solve(bw.T @ b, bw.T @ vv)
+        except np.linalg.LinAlgError:
+            return np.zeros(b.shape[1])
+        res = vv - b @ coef
+        used = res[base > 0]
+        s = 1.4826 * float(np.median(np.abs(used - np.median(used)))) + 1e-9
+        u = res / (4.685 * s)
         rw = np.where(np.abs(u) < 1, (1 - u**2) ** 2, 0.0)
-    return np.asarray(fit)
+    return np.asarray(coef)
 
 
 def shifted(profile: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """(rows, cols): ``profile`` moved by ``shift[row]`` columns, i.e. ``profile(c - shift)``
-    (linear interpolation; beyond the ends the end slope goes on: a chamfer continues)."""
+    (linear interpolation; beyond the ends the end slope goes on: a chamfer continues).
+
+    ``c - shift`` has the same fractional part on a whole row, so each row is one
+    integer-offset slice of the profile plus its fraction of the next difference.
+    """
     n = profile.size
-    pos = np.arange(n)[None, :] - shift[:, None]
-    i0 = np.clip(np.floor(pos).astype(np.int64), 0, n - 2)
-    f = pos - i0
-    return np.asarray(profile[i0] * (1 - f) + profile[i0 + 1] * f)
+    k = np.floor(-shift).astype(np.int64)
+    f = (-shift - k)[:, None]
+    pad = int(np.abs(k).max()) + 2
+    steps = np.arange(1, pad + 1)
+    ext = np.concatenate([profile[0] - (profile[1] - profile[0]) * steps[::-1], profile,
+                          profile[-1] + (profile[-1] - profile[-2]) * steps])
+    diff = np.diff(ext)
+    out = np.empty((shift.size, n))
+    for kk in np.unique(k):
+        rows = np.flatnonzero(k == kk)
+        lo = pad + int(kk)
+        out[rows] = ext[lo : lo + n][None, :] + f[rows] * diff[lo : lo + n][None, :]
+    return out
 
 
-def _row_shifts(h: np.ndarray, nominal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _row_shifts(h: np.ndarray, nominal: np.ndarray, ok: np.ndarray,
+                g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row: the sideways shift (columns) that best explains ``h - nominal`` by the
-    nominal's slope (plus a level), and its weight (sum of squared slopes seen)."""
-    g = np.gradient(nominal, axis=1)
-    r = h - nominal
-    m = np.isfinite(r)
-    r, g = np.where(m, r, 0.0), np.where(m, g, 0.0)
-    n = m.sum(axis=1).astype(np.float64)
-    sg, sgg = g.sum(axis=1), (g * g).sum(axis=1)
-    sr, sgr = r.sum(axis=1), (g * r).sum(axis=1)
+    profile's slope ``g`` (plus a level), and its weight (the slope information seen)."""
+    r = np.where(ok, h - nominal, 0.0)
+    m = ok.astype(np.float64)
+    n = m.sum(axis=1)
+    sg, sgg = m @ g, m @ (g * g)
+    sr, sgr = r.sum(axis=1), r @ g
     var = sgg - sg * sg / np.maximum(n, 1)  # slope information left after the level
     with np.errstate(all="ignore"):
         s = -(sgr - sg * sr / np.maximum(n, 1)) / var
-    ok = (n > 2) & (var > 1e-9)
-    return np.where(ok, s, np.nan), np.where(ok, var, 0.0)
+    good = (n > 2) & (var > 1e-9)
+    return np.where(good, s, np.nan), np.where(good, var, 0.0)
 
 
 def lateral_nominal(h: np.ndarray, profile: np.ndarray, harmonics: int, min_shift: float,
-                    iters: int = 2) -> tuple[np.ndarray, np.ndarray]:
+                    iters: int = 2, max_rows: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """The tread profile on every row, following the tread's sideways motion.
 
-    Returns ``(nominal (rows, cols), shift (rows,) in columns)``. A fitted motion
-    smaller than ``min_shift`` columns peak to peak is noise: the plain profile is used.
+    Returns ``(nominal (rows, cols), shift (rows,) in columns)``. The motion is measured
+    on at most ``max_rows`` rows spread over the revolution (it is smooth); a fitted
+    motion smaller than ``min_shift`` columns peak to peak is noise: the plain profile.
     """
-    shift = np.zeros(h.shape[0])
-    nominal = np.broadcast_to(profile, h.shape)
+    rows = h.shape[0]
+    sub = np.arange(0, rows, max(1, rows // max_rows))
+    hs = h[sub]
+    ok = np.isfinite(hs)
+    g = np.gradient(profile)
+    t_all = 2 * np.pi * np.arange(rows) / rows
+    coef = np.zeros(2 * harmonics + 1)
+    nominal: np.ndarray = np.broadcast_to(profile, hs.shape)
     for _ in range(iters):
-        step, w = _row_shifts(h, nominal)
-        trial = shift + smooth_over_revolution(step, w, harmonics)
-        if float(np.ptp(trial)) < min_shift:
-            break
-        shift = trial
-        nominal = shifted(profile, shift)
-    if float(np.ptp(shift)) < min_shift:
-        return np.broadcast_to(profile, h.shape), np.zeros(h.shape[0])
-    return nominal, shift
+        step, w = _row_shifts(hs, nominal, ok, g)
+        coef = coef + smooth_over_revolution(t_all[sub], step, w, harmonics)
+        shift_sub = _harmonic_basis(t_all[sub], harmonics) @ coef
+        if float(np.ptp(shift_sub)) < min_shift:
+            return np.broadcast_to(profile, h.shape), np.zeros(rows)
+        nominal = shifted(profile, shift_sub)
+    shift = _harmonic_basis(t_all, harmonics) @ coef
+    return shifted(profile, shift), shift
 
 
 def chamfer_columns(profile: np.ndarray, across_mm: float, max_slope: float,
