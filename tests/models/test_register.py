@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,3 +115,24 @@ def test_background_just_below_the_chamfer_is_not_tread() -> None:
     g = to_grid(RawHeights(h, None, x.astype(np.float32), 1.0, 300), P.grid)
     xs = x[g.col_of_col]
     assert xs.min() >= 20 and xs.max() <= 100
+
+
+def test_the_shipped_model_scores_simulated_wobbling_good_wheels_good() -> None:
+    from edge.simulator import random_camera, simulate_scan
+    from edge.simulator.wheel import random_wheel
+    from models.serving.scorer import Scorer
+
+    scorer = Scorer.load(Path(__file__).parents[2] / "models" / "default")
+    rng = np.random.default_rng(5)
+    for _ in range(6):
+        wheel = random_wheel(rng)
+        cam = random_camera("ranger_e55", rng, tread_width_mm=wheel.tread_width_mm,
+                            width=600, lines_per_rev=int(rng.integers(600, 1400)))
+        state = rng.bit_generator.state
+        scores = []
+        for lateral in (0.0, 0.5):
+            rng.bit_generator.state = state  # the same scan, with and without runout
+            scan = simulate_scan(replace(wheel, lateral_mm=lateral), cam, rng)
+            ws = scorer.score(scan.arrays, scan.traits, scan.calibration, wheel.diameter_mm)
+            scores.append(ws.score)
+        assert min(scores) >= 70 and abs(scores[1] - scores[0]) < 6, scores
