@@ -142,9 +142,10 @@ class Scorer:
                                                self.calibration.good_scale), self.calibration)
         score = float(np.round(to_score(b)[0], 3))
         is_bad = score < self.threshold
-        g = prep.grid.params
-        kind = refine(CLASSES[1 + int(np.argmax(probs[0, 1:]))], prep.res,
-                      prep.features.detections, g.along_mm, g.across_mm)
+        kind = CLASSES[1 + int(np.argmax(probs[0, 1:]))]
+        if is_bad:  # only a flagged wheel's class is reported: no cost on good ones
+            g = prep.grid.params
+            kind = refine(kind, prep.res, prep.features.detections, g.along_mm, g.across_mm)
         return WheelScore(
             score=score, defect=kind if is_bad else "none",
             location=self._location(prep, kind), is_bad=is_bad, model_version=self.version,
