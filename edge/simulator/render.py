@@ -19,8 +19,15 @@ X_OFFSET_MM = 20.0  # Range X of column 0 in calibrated output (never 0 = missin
 
 
 def fill_outside(height: np.ndarray, intensity: np.ndarray, tread: np.ndarray, cam: CameraSpec,
-                 rng: np.random.Generator) -> None:
-    """Columns beside the tread: missing, or the lower and darker side/hub (in place)."""
+                 rng: np.random.Generator, off_tread: np.ndarray | None = None) -> None:
+    """Columns beside the tread: missing, or the lower and darker side/hub (in place).
+
+    ``off_tread`` (lines, cols), if given, marks every point beside the tread on its own
+    line (a tread with lateral runout) and is filled instead of the columns.
+    """
+    if off_tread is not None:
+        _fill_points(height, intensity, off_tread, cam, rng)
+        return
     off = ~tread
     if not off.any():
         return
@@ -33,6 +40,19 @@ def fill_outside(height: np.ndarray, intensity: np.ndarray, tread: np.ndarray, c
     height[:, off] = -drop + 0.05 * rng.standard_normal((height.shape[0], n_off), dtype=np.float32)
     intensity[:, off] = float(rng.uniform(10, 40)) * (
         1.0 + 0.1 * rng.standard_normal((height.shape[0], n_off), dtype=np.float32))
+
+
+def _fill_points(height: np.ndarray, intensity: np.ndarray, off: np.ndarray, cam: CameraSpec,
+                 rng: np.random.Generator) -> None:
+    """``fill_outside`` for a (lines, cols) mask of points beside the tread."""
+    if cam.outside == "missing":
+        height[off] = np.nan
+        intensity[off] = 0.0
+        return
+    drop, n = float(rng.uniform(4.0, 12.0)), int(off.sum())
+    height[off] = -drop + 0.05 * rng.standard_normal(n, dtype=np.float32)
+    intensity[off] = float(rng.uniform(10, 40)) * (
+        1.0 + 0.1 * rng.standard_normal(n, dtype=np.float32))
 
 
 def mounting(height: np.ndarray, intensity: np.ndarray, cam: CameraSpec) -> None:

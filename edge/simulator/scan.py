@@ -130,7 +130,7 @@ def simulate_scan(
     surf = render_surface(wheel, cond, along, across, rng)
     truths = _carve(surf.height_mm, surf.intensity, along, across, wheel, cond, tuple(defects), rng)
     apply_dropouts(surf, cond, rng)
-    fill_outside(surf.height_mm, surf.intensity, surf.tread, camera, rng)
+    fill_outside(surf.height_mm, surf.intensity, surf.tread, camera, rng, surf.off_tread)
     mounting(surf.height_mm, surf.intensity, camera)
     arrays = camera_arrays(surf.height_mm, surf.intensity, along, camera, rng)
     name, vtype, tag, traits = _xml_description(camera)

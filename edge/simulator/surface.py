@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge.simulator.grid import window
-from edge.simulator.wheel import ScanConditions, WheelSpec, runout, tread_profile
+from edge.simulator.wheel import (
+    ScanConditions,
+    WheelSpec,
+    lateral_shift,
+    runout,
+    tread_profile,
+)
 
 
 @dataclass
@@ -16,7 +22,10 @@ class Surface:
 
     ``along_mm`` is the scan-frame position of each line, ``across_mm`` the position of
     each column measured from the tread's first edge; ``tread`` marks tread columns and
-    ``edge`` the steep chamfer columns at its sides (more dropouts there).
+    ``edge`` the steep chamfer columns at its sides (more dropouts there). With a
+    lateral runout the tread's edges move across columns line by line: ``tread`` then
+    marks the columns on the tread on every line and ``off_tread`` (lines, cols) every
+    point beside the tread on its line (None without lateral runout).
     """
 
     height_mm: np.ndarray
@@ -25,6 +34,7 @@ class Surface:
     across_mm: np.ndarray
     tread: np.ndarray
     edge: np.ndarray
+    off_tread: np.ndarray | None = None
 
 
 def _axial_seams(h: np.ndarray, wheel: WheelSpec, wheel_pos: np.ndarray) -> None:
@@ -112,7 +122,15 @@ def render_surface(
     n_lines = along_mm.size
     h = np.empty((n_lines, across_mm.size), dtype=np.float32)
     h[:] = runout(wheel, wheel_pos).astype(np.float32)[:, None]
-    h += prof.astype(np.float32)[None, :]
+    off_tread = None
+    if wheel.lateral_mm > 0:  # the tread (crown, chamfers, seams) moves sideways per line
+        lat = lateral_shift(wheel, wheel_pos)
+        prof2 = tread_profile(wheel, across_mm[None, :] - lat[:, None])
+        off_tread = np.isnan(prof2)
+        tread = ~off_tread.any(axis=0)
+        h += prof2.astype(np.float32)
+    else:
+        h += prof.astype(np.float32)[None, :]
     h += wheel.noise_mm * rng.standard_normal(h.shape, dtype=np.float32)
     h += (0.3 * wheel.noise_mm * rng.standard_normal(n_lines)).astype(np.float32)[:, None]
     _axial_seams(h, wheel, wheel_pos)
@@ -120,7 +138,7 @@ def render_surface(
     _specks(it, cond, along_mm, across_mm, wheel.circumference_mm)
     edge = tread & (np.minimum(across_mm, wheel.tread_width_mm - across_mm)
                     < wheel.chamfer_mm + 0.3)
-    return Surface(h, it, along_mm, across_mm, tread, edge)
+    return Surface(h, it, along_mm, across_mm, tread, edge, off_tread)
 
 
 def apply_dropouts(surface: Surface, cond: ScanConditions, rng: np.random.Generator) -> None:

@@ -44,6 +44,8 @@ class WheelSpec:
     intensity: float = 120.0  # colour: 40 – 200
     noise_mm: float = 0.04  # 0.02 – 0.08
     seams: tuple[Seam, ...] = ()
+    lateral_mm: float = 0.0  # lateral runout (axial wobble of the tread), peak to peak
+    lateral_phase: float = 0.0
 
     @property
     def radius_mm(self) -> float:
@@ -79,8 +81,19 @@ class ScanConditions:
     specks: tuple[Speck, ...] = field(default_factory=tuple)
 
 
+def _lateral_draw(rng: np.random.Generator) -> tuple[float, float]:
+    """Lateral runout (peak to peak, 0 – 0.5 mm) and phase, from a child of ``rng`` so
+    that the parent's stream (and every wheel drawn before this field existed) is kept."""
+    try:
+        sub = rng.spawn(1)[0]
+    except (TypeError, ValueError):  # a generator without a seed sequence
+        sub = rng
+    return float(sub.uniform(0.0, 0.5)), float(sub.uniform(0, 2 * math.pi))
+
+
 def random_wheel(rng: np.random.Generator, *, road: bool = False) -> WheelSpec:
-    """A random wheel across the full ranges of WHEELS.md (road wheels 220–330 mm)."""
+    """A random wheel across the full ranges of WHEELS.md (road wheels 220–330 mm), with
+    a lateral runout (the tread moving sideways by up to 0.5 mm over a revolution)."""
     diameter = rng.uniform(220, 330) if road else rng.uniform(150, 360)
     width = rng.uniform(50, 110)
     runout = rng.uniform(0.0, 0.2)  # sum of amplitudes; peak-to-peak (TIR) ≤ 0.4 mm
@@ -96,6 +109,7 @@ def random_wheel(rng: np.random.Generator, *, road: bool = False) -> WheelSpec:
     for _ in range(int(rng.integers(0, 4))):
         seams.append(Seam(True, float(rng.uniform(0, math.pi * diameter)),
                           float(rng.uniform(0.02, 0.14)), float(rng.uniform(0.3, 1.0))))
+    lateral = _lateral_draw(rng)
     return WheelSpec(
         diameter_mm=float(diameter), tread_width_mm=float(width),
         crown_mm=float(rng.uniform(0.2, 1.5)), chamfer_mm=float(rng.uniform(0.8, 3.0)),
@@ -105,7 +119,7 @@ def random_wheel(rng: np.random.Generator, *, road: bool = False) -> WheelSpec:
         wear_centre_frac=float(rng.uniform(0.35, 0.65)),
         wear_width_frac=float(rng.uniform(0.15, 0.4)),
         intensity=float(rng.uniform(40, 200)), noise_mm=float(rng.uniform(0.02, 0.08)),
-        seams=tuple(seams),
+        seams=tuple(seams), lateral_mm=lateral[0], lateral_phase=lateral[1],
     )
 
 
@@ -162,6 +176,14 @@ def tread_profile(wheel: WheelSpec, across_mm: np.ndarray) -> np.ndarray:
             prof += s.height_mm * np.clip(1.0 - np.abs(x - s.position_mm) / (s.width_mm / 2), 0, 1)
     prof[(x < 0) | (x > w)] = np.nan
     return prof
+
+
+def lateral_shift(wheel: WheelSpec, wheel_pos_mm: np.ndarray) -> np.ndarray:
+    """Sideways displacement (mm) of the tread at each wheel-frame position: a wheel
+    running slightly skew on its axle (once per revolution, a little second order)."""
+    theta = wheel_pos_mm / wheel.radius_mm - wheel.lateral_phase
+    shape = (np.cos(theta) + 0.15 * np.cos(2 * theta + 1.0)) / 1.15
+    return 0.5 * wheel.lateral_mm * shape
 
 
 def runout(wheel: WheelSpec, wheel_pos_mm: np.ndarray) -> np.ndarray:

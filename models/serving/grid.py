@@ -27,6 +27,8 @@ class GridParams:
     edge_trim_mm: float = 1.5
     background_drop_mm: float = 6.0
     min_tread_mm: float = 30.0
+    cliff_slope: float = 3.0  # a step this steep (mm/mm, > 70 deg) and >= cliff_min_mm ...
+    cliff_min_mm: float = 0.5  # ... is the tread's edge, never a chamfer
 
 
 @dataclass
@@ -137,14 +139,17 @@ def _tread_columns(raw: RawHeights, p: GridParams) -> np.ndarray:
         raise ScoringError("no tread found: fewer than 8 columns with data")
     # a step larger than background_drop_mm between neighbours ends the tread
     # (works whichever way the height axis points)
+    # (or a cliff: background only a little below the end of a chamfer)
+    x = raw.x_mm
     step = np.abs(np.diff(np.where(good, med, np.nan)))
-    cut = np.concatenate([[False], ~(step < p.background_drop_mm / 3)])
+    with np.errstate(all="ignore"):
+        cliff = (step >= p.cliff_min_mm) & (step > p.cliff_slope * np.abs(np.diff(x)))
+    cut = np.concatenate([[False], ~(step < p.background_drop_mm / 3) | cliff])
     on = good.copy()
     on[cut] = False
     # widest contiguous run of columns
     d = np.diff(np.concatenate([[0], on.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-    x = raw.x_mm
     span = np.abs(x[ends - 1] - x[starts])
     # the tread is the highest wide run (heights grow towards the camera); background
     # (hub, frame, table) beside it is lower, and may be wider

@@ -1,6 +1,7 @@
 """Remove the wheel's nominal shape from the gridded heights, leaving local deviations.
 
-nominal = tread profile (robust per-column median over the revolution)
+nominal = tread profile (robust per-column median over the revolution), moved sideways
+          line by line with the tread's lateral runout (``register``)
         + runout (robust fit of low-order harmonics of each row's level vs angle)
         + smooth wear (coarse block medians, median-filtered over ~150 mm of circumference).
 A flat spot (15-70 mm) or a chunk is shorter than half the smoothing window and sits
@@ -15,6 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from models.serving.grid import WheelGrid
+from models.serving.register import chamfer_columns, lateral_nominal
 from models.serving.robust import median, nanmedian
 
 
@@ -26,6 +28,10 @@ class ResidualParams:
     block_rows: int = 8
     block_cols: int = 8
     window_mm: float = 150.0
+    lateral_harmonics: int = 3
+    lateral_min_mm: float = 0.03
+    chamfer_slope: float = 0.2
+    chamfer_max_mm: float = 3.0
 
 
 @dataclass
@@ -136,18 +142,24 @@ def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         profile = _fill_nan_1d(nanmedian(sub, 0))
-        r1 = h - profile[None, :]
+        nominal, shift = lateral_nominal(h, profile, p.lateral_harmonics,
+                                          p.lateral_min_mm / grid.params.across_mm)
+        r1 = h - nominal
         level = _fill_nan_1d(nanmedian(r1, 1))
     runout = robust_harmonics(level, p.harmonics)
     r2 = r1 - runout[:, None]
     bg = _background(r2, p, grid.params.along_mm)
     r = (r2 - bg).astype(np.float32)
-    low = (grid.low - profile[None, :] - runout[:, None] - bg).astype(np.float32)
+    low = (grid.low - nominal - runout[:, None] - bg).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         # per column: the lowest of k noisy points sits below the mean, more on slopes
         off = nanmedian(low[:: max(1, low.shape[0] // 128)], 0)
         low -= np.where(np.isfinite(off), off, 0).astype(np.float32)[None, :]
+    edges = chamfer_columns(profile, grid.params.across_mm, p.chamfer_slope, p.chamfer_max_mm,
+                            float(np.abs(shift).max()))
+    r[:, edges] = np.nan
+    low[:, edges] = np.nan
     filled = np.where(np.isfinite(r), r, 0.0).astype(np.float32)
     fine = filled - ndimage.uniform_filter(filled, size=3, mode="wrap")
     ok = np.isfinite(r)

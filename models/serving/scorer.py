@@ -22,6 +22,7 @@ import numpy as np
 
 from models.serving.features import FEATURE_NAMES
 from models.serving.heatmap import png_bytes
+from models.serving.kind import refine
 from models.serving.pipeline import Prepared, PreprocessParams, prepare
 from models.serving.robust import percentile
 from models.serving.scoring import (
@@ -142,6 +143,9 @@ class Scorer:
         score = float(np.round(to_score(b)[0], 3))
         is_bad = score < self.threshold
         kind = CLASSES[1 + int(np.argmax(probs[0, 1:]))]
+        if is_bad:  # only a flagged wheel's class is reported: no cost on good ones
+            g = prep.grid.params
+            kind = refine(kind, prep.res, prep.features.detections, g.along_mm, g.across_mm)
         return WheelScore(
             score=score, defect=kind if is_bad else "none",
             location=self._location(prep, kind), is_bad=is_bad, model_version=self.version,

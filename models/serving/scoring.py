@@ -1,8 +1,10 @@
 """Score math shared by training and serving: feature transform, anomaly, calibration.
 
 badness b combines the classifier's bad-logit and a good-only anomaly score, each
-shifted by its threshold and divided by its spread on held-out good wheels, so b = 0 is
-the edge of the good wheels seen in cross-validation. score = 100 / (1 + 3/7 * e^b):
+shifted by its threshold and divided by its spread on held-out good wheels; the two
+thresholds are set together so that b = 0 sits at the ``GOOD_QUANTILE`` (99.5 %) point of
+the cross-validated good wheels' badness (at most ~1 % false alarms; with fewer than
+``MIN_FOR_QUANTILE`` good wheels, above all of them). score = 100 / (1 + 3/7 * e^b):
 b = 0 gives 70, the site's alert limit.
 """
 
@@ -18,6 +20,8 @@ from models.serving.features import FEATURE_NAMES
 
 CLASSES = ("none", "chunking", "crack", "flat_spot", "blister", "other")
 THRESHOLD = 70.0
+GOOD_QUANTILE = 0.995  # share of held-out good wheels scoring >= THRESHOLD
+MIN_FOR_QUANTILE = 100  # fewer held-out good wheels: the threshold clears all of them
 # features whose large values mean "defect" (the anomaly score looks at these only)
 EVIDENCE = tuple(n for n in FEATURE_NAMES if n.endswith(("_z", "_mm", "_area"))
                  and not n.startswith(("log_", "runout")))
@@ -103,9 +107,16 @@ def to_score(b: np.ndarray) -> np.ndarray:
 
 
 def threshold_of(held_out_good: np.ndarray) -> tuple[float, float]:
-    """Threshold just above the held-out good values and their spread."""
-    v = np.sort(np.asarray(held_out_good, dtype=np.float64))
+    """Provisional threshold (median) and spread (q90 - q50) of held-out good values;
+    :func:`calibration_offset` then moves the thresholds to the false-alarm target."""
+    v = np.asarray(held_out_good, dtype=np.float64)
     q50, q90 = np.quantile(v, [0.5, 0.9])
-    spread = max(float(q90 - q50), 1e-3)
-    top = float(np.quantile(v, 0.995)) if v.size >= 200 else float(v[-1])
-    return top + 0.25 * spread, spread
+    return float(q50), max(float(q90 - q50), 1e-3)
+
+
+def calibration_offset(good_badness: np.ndarray) -> float:
+    """Badness shift that puts ``GOOD_QUANTILE`` of held-out good wheels below b = 0."""
+    b = np.asarray(good_badness, dtype=np.float64)
+    if b.size >= MIN_FOR_QUANTILE:
+        return float(np.quantile(b, GOOD_QUANTILE))
+    return float(b.max())

@@ -36,6 +36,7 @@ class Setting:
     max_width: int = 1536
     small_defects: bool = False  # sizes only from the lowest ~15 % of each range
     benign_level: float = 1.0  # scales heat bands, dust, seams, dropouts
+    lateral_mm: float = 0.0  # largest lateral runout (tread moving sideways), peak to peak
 
 
 @dataclass
@@ -161,6 +162,24 @@ def _implant(rng: np.random.Generator, g: dict[str, Any], h: np.ndarray, inten: 
     return truth
 
 
+def _wobble(rng: np.random.Generator, s: Setting, g: dict[str, Any], h: np.ndarray,
+            inten: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    """Move every line sideways with the wheel's lateral runout (tread, defects, seams
+    together); returns each line's shift in mm."""
+    theta = 2 * np.pi * g["along"] / g["circ"]
+    amp = _u(rng, 0, s.lateral_mm) / 2
+    shift = amp * np.sin(theta + rng.uniform(0, 6.3))
+    shift += amp * _u(rng, 0, 0.3) * np.sin(2 * theta + rng.uniform(0, 6.3))
+    if amp == 0:
+        return shift
+    x = g["x"]
+    for i, dx in enumerate(shift):  # line i sees the surface point x - dx
+        h[i] = np.interp(x - dx, x, h[i])
+        inten[i] = np.interp(x - dx, x, inten[i])
+        drop[i] = np.interp(x - dx, x, drop[i].astype(float)) > 0.5
+    return shift
+
+
 def _dropouts(rng: np.random.Generator, shape: tuple[int, int], frac: float) -> np.ndarray:
     drop = rng.random(shape) < frac * 0.5
     n_runs = int(frac * 0.5 * shape[0] * shape[1] / 15)
@@ -206,12 +225,13 @@ def make_wheel(rng: np.random.Generator, setting: Setting | None = None,
     _benign(rng, g, h, inten, s.benign_level)
     drop = _dropouts(rng, h.shape, _u(rng, 0.0, 0.02) * s.benign_level)
     truth = [_implant(rng, g, h, inten, drop, k, s.small_defects) for k in defects]
+    shift = _wobble(rng, s, g, h, inten, drop) if s.lateral_mm > 0 else np.zeros(h.shape[0])
     h += rng.normal(0, _u(rng, 0.02, 0.08), h.shape)
-    outside = np.abs(g["x"]) > g["w"] / 2
+    outside = np.abs(g["x"][None, :] - shift[:, None]) > g["w"] / 2
     if rng.random() < 0.5:
-        valid = ~drop & ~outside[None, :]
+        valid = ~drop & ~outside
     else:  # background (hub / frame) seen beside the tread, much lower
-        h[:, outside] = -rng.uniform(12, 20) + rng.normal(0, 0.3, (h.shape[0], outside.sum()))
+        h[outside] = -rng.uniform(12, 20) + rng.normal(0, 0.3, int(outside.sum()))
         valid = ~drop
     wheel = _encode(rng, s, g, h, inten, valid)
     wheel.truth = truth
@@ -227,6 +247,7 @@ SETTINGS: dict[str, Setting] = {
     "small_wheels": Setting(diameter=(150.0, 220.0), lines=(500, 900)),
     "big_wheels": Setting(diameter=(330.0, 360.0), lines=(1000, 1500)),
     "small_defects": Setting(small_defects=True),
+    "lateral_wobble": Setting(lateral_mm=0.5),
 }
 
 

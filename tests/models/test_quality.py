@@ -3,9 +3,9 @@
 Training: 150 good + 10 bad wheels of one Ranger E55 camera from the independent
 generator (tests/models/indep_gen.py). Test: 120 good + 40 bad wheels per held-out
 setting (other seeds, Ranger3 high resolution, rectified low resolution, small and big
-wheels, defects only at the small end) and, when present, the project's own simulator
-(a second generator written by someone else). Target: AUROC >= 0.995 and recall >= 99 %
-at <= 1 % false alarms.
+wheels, defects only at the small end, treads with a lateral runout never trained on) and,
+when present, the project's own simulator (a second generator written by someone else).
+Target: AUROC >= 0.995 and recall >= 99 % at <= 1 % false alarms.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tests.models.indep_gen import SETTINGS, make_set
 
 P = PreprocessParams()
 HELD_OUT = ("train_e55", "ranger3_hires", "rectified_lowres", "small_wheels", "big_wheels",
-            "small_defects")
+            "small_defects", "lateral_wobble")
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +46,8 @@ def _report(name: str, m: dict) -> None:
             fh.write(json.dumps({"setting": name, **m}) + "\n")
 
 
-LOW_RES = pytest.mark.xfail(
-    reason="known shortfall: 400-600 lines (1.2-2.6 mm pitch) vs ~1 mm in training; the "
-           "thinnest cracks fall between lines (measured recall 0.975 at 1 % FA)",
-    strict=False)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("setting", [pytest.param(s, marks=LOW_RES) if s == "rectified_lowres"
-                                     else s for s in HELD_OUT])
+@pytest.mark.parametrize("setting", HELD_OUT)
 def test_held_out_setting_meets_the_target(site_model: Scorer, setting: str) -> None:
     rows = []
     for i, (w, lab) in enumerate(make_set(2000 + HELD_OUT.index(setting), SETTINGS[setting],
@@ -68,6 +61,12 @@ def test_held_out_setting_meets_the_target(site_model: Scorer, setting: str) -> 
     _report(setting, m)
     assert m["auroc"] >= 0.995, m
     assert m["recall_at_1pct_fa"] >= 0.99, m
+    # the site rule itself: calibrated to ~0.5 % of CV good wheels below 70, on the
+    # camera trained on; a camera with a 1.5-2.5x coarser line pitch has more noise per
+    # cell (measured 5.8 % false alarms at 70 there: retrain per camera), AUROC unchanged
+    assert m["recall_at_70"] >= 0.95, m
+    if setting != "rectified_lowres":
+        assert m["false_alarm_at_70"] <= 0.035, m
 
 
 @pytest.mark.slow

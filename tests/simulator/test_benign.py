@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from edge.simulator import ScanConditions, WheelSpec, random_conditions, random_wheel
+from edge.simulator import (
+    ScanConditions,
+    WheelSpec,
+    decode_height,
+    random_conditions,
+    random_wheel,
+    ranger_e55,
+    simulate_scan,
+)
 from edge.simulator.surface import render_surface
 from edge.simulator.wheel import Seam, Speck, line_positions, runout, tread_profile
 
@@ -70,3 +80,31 @@ def test_line_pitch_varies_a_few_percent_and_one_revolution_is_the_circumference
     assert along[1000] == pytest.approx(900.0, rel=1e-9)
     rel = pitch / pitch.mean()
     assert 0.02 < rel.max() - 1 < 0.1 and 0.02 < 1 - rel.min() < 0.1
+
+
+def test_lateral_runout_moves_the_whole_tread_sideways_line_by_line() -> None:
+    w = WheelSpec(noise_mm=0.0, chamfer_mm=2.0, lateral_mm=0.4, lateral_phase=1.0)
+    along = np.arange(1000) * w.circumference_mm / 1000
+    across = np.arange(-40, 840) * 0.1  # 0.1 mm columns, some beside the tread
+    s = render_surface(w, ScanConditions(), along, across, np.random.default_rng(1))
+    still = render_surface(replace(w, lateral_mm=0.0), ScanConditions(), along, across,
+                           np.random.default_rng(1))
+    first = across[np.argmax(np.isfinite(s.height_mm), axis=1)]
+    assert 0.3 <= float(np.ptp(first)) <= 0.45  # the tread's edge moves by the runout
+    assert np.isfinite(still.height_mm).all(axis=0).sum() > np.isfinite(s.height_mm).all(
+        axis=0).sum()
+    assert s.off_tread is not None and s.off_tread.any() and still.off_tread is None
+    mid = slice(380, 460)  # on the crown the surface barely changes
+    assert np.abs(s.height_mm[:, mid] - still.height_mm[:, mid]).max() < 0.02
+    runs = [random_wheel(np.random.default_rng(k)).lateral_mm for k in range(50)]
+    assert min(runs) >= 0.0 and max(runs) <= 0.5 and np.ptp(runs) > 0.2
+
+
+def test_points_beside_a_wobbling_tread_show_the_background() -> None:
+    w = WheelSpec(tread_width_mm=60.0, lateral_mm=0.5)
+    cam = ranger_e55(width=600, mm_per_col=0.12, lines_per_rev=600)
+    cam = replace(cam, outside="background")
+    scan = simulate_scan(w, cam, np.random.default_rng(4))
+    h = decode_height(scan.arrays["Range"], cam)
+    cols = np.flatnonzero(np.isnan(h).mean(axis=0) > 0.3)
+    assert cols.size == 0  # no column half missing: the background fills the band

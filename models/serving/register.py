@@ -1,0 +1,137 @@
+"""Lateral registration: follow a tread that moves sideways over the revolution.
+
+A wheel running slightly skew (lateral runout, a few tenths of a mm) moves its tread,
+and with it the chamfer steps at both edges, across the columns line by line. A profile
+found once per scan then leaves a once-per-revolution ridge/groove along each chamfer in
+the residual, which looks like a long crack. Here each line's sideways offset is
+estimated against the tread profile (least squares on the profile's slope: the chamfers
+carry almost all of the information), smoothed over the revolution (robust fit of a few
+harmonics: the wobble of a rigid wheel is smooth), and the profile is evaluated shifted
+by it on every line. The data themselves are never resampled, so narrow defects keep
+their full depth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _harmonic_basis(t: np.ndarray, k: int) -> np.ndarray:
+    cols = [np.ones(t.size)]
+    for j in range(1, k + 1):
+        cols += [np.cos(j * t), np.sin(j * t)]
+    return np.stack(cols, axis=1)
+
+
+def smooth_over_revolution(t: np.ndarray, v: np.ndarray, w: np.ndarray, k: int,
+                           iters: int = 4) -> np.ndarray:
+    """Coefficients of a weighted, Tukey-robust least-squares fit of harmonics 0..k of
+    ``v`` at angles ``t`` (one revolution); zeros if too few values."""
+    b = _harmonic_basis(t, k)
+    base = np.where(np.isfinite(v), w, 0.0)
+    vv = np.where(np.isfinite(v), v, 0.0)
+    rw = np.ones(v.size)
+    coef = np.zeros(b.shape[1])
+    if np.count_nonzero(base) < 2 * k + 2:
+        return coef
+    for _ in range(iters):
+        bw = b * (base * rw)[:, None]
+        try:  # normal equations: (2k+1)^2, well conditioned on a revolution
+            coef = np.linalg.solve(bw.T @ b, bw.T @ vv)
+        except np.linalg.LinAlgError:
+            return np.zeros(b.shape[1])
+        res = vv - b @ coef
+        used = res[base > 0]
+        s = 1.4826 * float(np.median(np.abs(used - np.median(used)))) + 1e-9
+        u = res / (4.685 * s)
+        rw = np.where(np.abs(u) < 1, (1 - u**2) ** 2, 0.0)
+    return np.asarray(coef)
+
+
+def shifted(profile: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """(rows, cols): ``profile`` moved by ``shift[row]`` columns, i.e. ``profile(c - shift)``
+    (linear interpolation; beyond the ends the end slope goes on: a chamfer continues).
+
+    ``c - shift`` has the same fractional part on a whole row, so each row is one
+    integer-offset slice of the profile plus its fraction of the next difference.
+    """
+    n = profile.size
+    k = np.floor(-shift).astype(np.int64)
+    f = (-shift - k)[:, None]
+    pad = int(np.abs(k).max()) + 2
+    steps = np.arange(1, pad + 1)
+    ext = np.concatenate([profile[0] - (profile[1] - profile[0]) * steps[::-1], profile,
+                          profile[-1] + (profile[-1] - profile[-2]) * steps])
+    diff = np.diff(ext)
+    out = np.empty((shift.size, n))
+    for kk in np.unique(k):
+        rows = np.flatnonzero(k == kk)
+        lo = pad + int(kk)
+        out[rows] = ext[lo : lo + n][None, :] + f[rows] * diff[lo : lo + n][None, :]
+    return out
+
+
+def _row_shifts(h: np.ndarray, nominal: np.ndarray, ok: np.ndarray,
+                g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the sideways shift (columns) that best explains ``h - nominal`` by the
+    profile's slope ``g`` (plus a level), and its weight (the slope information seen)."""
+    r = np.where(ok, h - nominal, 0.0)
+    m = ok.astype(np.float64)
+    n = m.sum(axis=1)
+    sg, sgg = m @ g, m @ (g * g)
+    sr, sgr = r.sum(axis=1), r @ g
+    var = sgg - sg * sg / np.maximum(n, 1)  # slope information left after the level
+    with np.errstate(all="ignore"):
+        s = -(sgr - sg * sr / np.maximum(n, 1)) / var
+    good = (n > 2) & (var > 1e-9)
+    return np.where(good, s, np.nan), np.where(good, var, 0.0)
+
+
+def lateral_nominal(h: np.ndarray, profile: np.ndarray, harmonics: int, min_shift: float,
+                    iters: int = 2, max_rows: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """The tread profile on every row, following the tread's sideways motion.
+
+    Returns ``(nominal (rows, cols), shift (rows,) in columns)``. The motion is measured
+    on at most ``max_rows`` rows spread over the revolution (it is smooth); a fitted
+    motion smaller than ``min_shift`` columns peak to peak is noise: the plain profile.
+    """
+    rows = h.shape[0]
+    sub = np.arange(0, rows, max(1, rows // max_rows))
+    hs = h[sub]
+    ok = np.isfinite(hs)
+    g = np.gradient(profile)
+    t_all = 2 * np.pi * np.arange(rows) / rows
+    coef = np.zeros(2 * harmonics + 1)
+    nominal: np.ndarray = np.broadcast_to(profile, hs.shape)
+    for _ in range(iters):
+        step, w = _row_shifts(hs, nominal, ok, g)
+        coef = coef + smooth_over_revolution(t_all[sub], step, w, harmonics)
+        shift_sub = _harmonic_basis(t_all[sub], harmonics) @ coef
+        if float(np.ptp(shift_sub)) < min_shift:
+            return np.broadcast_to(profile, h.shape), np.zeros(rows)
+        nominal = shifted(profile, shift_sub)
+    shift = _harmonic_basis(t_all, harmonics) @ coef
+    return shifted(profile, shift), shift
+
+
+def chamfer_columns(profile: np.ndarray, across_mm: float, max_slope: float,
+                    max_mm: float, reach: float = 0.0) -> np.ndarray:
+    """Columns of the chamfer steps at the tread's edges: from each edge inwards while
+    the profile is steeper than ``max_slope`` mm/mm, plus the kink's cell and the
+    columns the tread moves by (``reach``, the largest lateral shift in columns), at
+    most ``max_mm`` from each edge.
+
+    A tread moving sideways slides the chamfer's kink through these cells; a cell
+    averages (or takes the lowest point of) a kinked slope differently at every offset,
+    which no shifted profile reproduces exactly, so they are left out (missing).
+    """
+    n = profile.size
+    d = np.abs(np.diff(profile)) / across_mm  # slope between neighbours
+    out = np.zeros(n, dtype=bool)
+    cap = min(n // 4, int(max_mm / across_mm))
+    margin = int(np.ceil(reach + 0.5))
+    for idx, slopes in ((np.arange(n), d), (np.arange(n)[::-1], d[::-1])):
+        steep = slopes[:cap] > max_slope
+        run = int(np.argmin(steep)) if not steep.all() else cap
+        out[idx[: min(cap, run + margin)]] = True
+    return out
