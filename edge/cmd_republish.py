@@ -5,9 +5,10 @@ is in doubt. Files are named by ``file_id``, ``camera/stem``, stem or ``.dat`` n
 chosen by state (``--state``) and capture time (``--since``). Each file's bundle is
 checked against the tracker (sha256, chunk count) before anything is sent; what was sent
 is appended to the file's history in the pub tracker (its state does not change).
-Receivers dedupe by (``file_id``, ``chunk_index``), so re-sending is always safe. A file
-already cleaned up after a confirmed delivery has no bundle any more: that is reported
-(when delivered, when cleaned, where the scan went) and the exit code is 1.
+Receivers dedupe by (``file_id``, ``chunk_index``), so re-sending is always safe. After
+a confirmed delivery the bundle is kept ``edge.keep_bundles_s`` (default an hour); a file
+whose bundle is gone is reported (when delivered, when cleaned, where the scan went) and
+the exit code is 1.
 """
 
 from __future__ import annotations
@@ -31,13 +32,15 @@ HELP = ("send files recorded in the pub tracker again from their local bundles "
 SENDABLE = ("converted", "published", "confirmed")
 EPILOG = """\
 FILE is a file_id, camera/stem (Cam_02/Cam_02_20261127_142301_512), a stem or a .dat
-name; --state/--since add every file in that state (default: converted, published or
-confirmed) captured at or after that time. Every chunk is sent unless --chunks names
-some. Safe while `wheel-edge run` is running: receivers drop duplicate chunks.
+name; --state/--since add every file in that state (default: converted, published,
+confirmed, or cleaned with its bundle still kept) captured at or after that time. Every
+chunk is sent unless --chunks names some. Safe while `wheel-edge run` is running:
+receivers drop duplicate chunks.
 
 Only files that still have their local bundle can be sent: after a confirmed delivery
-the uploader removes the bundle (state 'cleaned'); such a file is named with its
-delivery and cleanup times and where its scan went.
+the uploader keeps the bundle for edge.keep_bundles_s (default 3600 s, less while the
+disk is low), then removes it; a file without one is named with its delivery and cleanup
+times and where its scan went.
 
 examples:
   wheel-edge republish -c site.toml 7d0c5e1f2a9b4c3d8e6f1a2b3c4d5e6f --chunks 1
@@ -126,7 +129,8 @@ def select(tracker: Tracker, names: list[str], state: str | None,
     if state is not None or since is not None:
         states = (state,) if state else SENDABLE
         marks = ", ".join("?" * len(states))
-        for r in tracker.files(f"state IN ({marks})", states):
+        kept = "" if state else " OR (state = 'cleaned' AND bundle_path IS NOT NULL)"
+        for r in tracker.files(f"state IN ({marks}){kept}", states):
             if since is None or r.capture_time >= since:
                 rows.setdefault(r.key, r)
     return sorted(rows.values(), key=lambda r: (r.capture_time, r.key)), errors
@@ -137,8 +141,9 @@ def _cleaned_reason(cfg: SiteConfig, tracker: Tracker, row: FileRow) -> str:
     [info] = tracker.query("SELECT confirmed_at, updated_at FROM files WHERE key = ?",
                            (row.key,))
     cleaned = [(at, d) for s, at, d in tracker.history(row.key) if s == "cleaned"]
-    at, detail = cleaned[-1] if cleaned else (info["updated_at"], None)
-    retention = (detail or "").removeprefix("retention ") or cfg.edge.retention
+    at = cleaned[-1][0] if cleaned else info["updated_at"]  # the bundle went last
+    detail = next((d for _a, d in cleaned if d and d.startswith("retention ")), "")
+    retention = detail.removeprefix("retention ").split(";")[0] or cfg.edge.retention
     scan = {"delete": "the raw scan was deleted (retention delete)",
             "archive": "the raw scan was moved to "
                        f"{cfg.path(cfg.edge.archive_dir) / row.camera / row.dat_path.name}",
@@ -157,13 +162,13 @@ def problem(cfg: SiteConfig, tracker: Tracker, row: FileRow, chunks: list[int] |
     """Why ``row`` cannot be re-published as asked (None: it can)."""
     from edge.bundle import chunk_count
 
-    if row.state == "cleaned":
+    if row.state == "cleaned" and (row.bundle_path is None or not row.bundle_path.exists()):
         return _cleaned_reason(cfg, tracker, row)
     if row.state == "quarantined":
         [info] = tracker.query("SELECT reason FROM files WHERE key = ?", (row.key,))
         return (f"quarantined, never published ({info['reason']}); see "
                 f"{cfg.path(cfg.edge.quarantine_dir) / row.camera}")
-    if row.state not in SENDABLE or row.bundle_path is None:
+    if row.state not in (*SENDABLE, "cleaned") or row.bundle_path is None:
         return "not converted yet, so there is no bundle: `wheel-edge run` publishes it"
     if not row.bundle_path.exists():
         return (f"its bundle {row.bundle_path} is missing; `wheel-edge run` converts the "

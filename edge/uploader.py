@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from edge import retention
 from edge.bundle import make_bundle
-from edge.files import apply_retention, free_mb, quarantine_files
+from edge.files import free_mb, quarantine_files
 from edge.publishing import UNASSIGNED, UNKNOWN_TRAIN, Publisher
 from edge.rfid import RfidLog
 from edge.runs import PassCloser, build_manifest
@@ -74,6 +75,8 @@ class Uploader:
         self.work_dir = cfg.path(cfg.edge.work_dir)
         self.known: set[tuple[str, str]] = set()  # stems seen at the last rescan
         self.next_prune = 0.0
+        self.next_bundle_sweep = 0.0
+        self.free_mb: int | None = None
         self.publisher = Publisher(cfg, tracker, transport, clock)
         self.topics_ready = False
         self.accepting = True
@@ -105,6 +108,9 @@ class Uploader:
             # with 'keep' the scans stay in the folders: their rows must stay too
             self.tracker.prune(now - self.cfg.edge.tracker_keep_days * 86400)
             self.next_prune = now + 3600
+        if now >= self.next_bundle_sweep or self.disk_low():
+            self.drop_kept_bundles(now)
+            self.next_bundle_sweep = now + 60
 
     def run(self, stop: threading.Event, after_step: Callable[[], bool] | None = None) -> None:
         """Loop until ``stop`` is set; errors are logged and the loop goes on.
@@ -232,18 +238,21 @@ class Uploader:
                 self._enqueue_event(manifest, run_id=run["run_id"])
 
     def clean_confirmed(self) -> None:
-        """Apply the retention setting to every confirmed file, then mark it cleaned."""
-        for row in self.tracker.files("state = 'confirmed'"):
-            apply_retention([row.dat_path, row.xml_path],
-                            [row.csv_path, row.meta_path, row.bundle_path],
-                            self.cfg.edge.retention, self.cfg.path(self.cfg.edge.archive_dir)
-                            / row.camera)
-            self.tracker.set_state(row.key, "cleaned", f"retention {self.cfg.edge.retention}")
+        """Apply the retention setting to every confirmed file (see :mod:`edge.retention`)."""
+        retention.clean_confirmed(self.cfg, self.tracker, keep_bundles=not self.disk_low())
+
+    def drop_kept_bundles(self, now: float) -> int:
+        """Remove bundles kept past ``edge.keep_bundles_s`` (all of them on a low disk)."""
+        return retention.drop_kept_bundles(self.cfg, self.tracker, now, all_=self.disk_low())
+
+    def disk_low(self) -> bool:
+        """True once free disk (at the last check) is below ``edge.warn_free_mb``."""
+        return self.free_mb is not None and self.free_mb < self.cfg.edge.warn_free_mb
 
     # -- health ---------------------------------------------------------------------
     def check_disk(self) -> int:
         """Stop accepting new work below ``min_free_mb``; warn below ``warn_free_mb``."""
-        free = free_mb(self.work_dir)
+        free = self.free_mb = free_mb(self.work_dir)
         edge = self.cfg.edge
         accepting = free >= edge.min_free_mb
         if accepting != self.accepting:

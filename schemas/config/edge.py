@@ -54,6 +54,12 @@ class EdgeConfig(Section):
         "or keep it (work files are always removed)",
     )
     archive_dir: Path = Path("archive")
+    keep_bundles_s: float = Field(
+        default=3600.0, ge=0,
+        description="after a confirmed publish, keep the file's compressed bundle this long "
+        "so `wheel-edge republish` can resend it (0 = remove at once; removed early while "
+        "free disk is below warn_free_mb)",
+    )
     delete_after_confirm: bool | None = Field(
         default=None, description="deprecated alias: true = retention 'delete', false = 'keep'"
     )

@@ -151,9 +151,43 @@ def test_exact_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "name at least one FILE" in capsys.readouterr().err
 
 
+def test_cleaned_file_is_resent_while_its_bundle_is_kept(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config, cfg, queue, link, up = _site(tmp_path)
+    run_until_idle(up)
+    [lost] = link.dropped
+    fid = lost.attributes["file_id"]
+    [victim] = up.tracker.files("file_id = ?", (fid,))
+    assert victim.state == "cleaned" and victim.bundle_path is not None
+    assert victim.bundle_path.exists() and not victim.dat_path.exists()  # scan deleted
+    assert not list(cfg.path(cfg.edge.work_dir).rglob("*.csv"))  # CSV work files gone
+    first = _messages(queue)
+    assert main(["republish", "--config", str(config), fid, "--chunks", "1"]) == 0
+    assert f"republished {victim.key} (file {fid}): chunk(s) [1]" in capsys.readouterr().out
+    assert reassemble(first + _messages(queue))[fid]["attrs"]["sha256"] == victim.sha256
+    assert main(["republish", "-c", str(config), "--since", "2000-01-01T00:00Z",
+                 "--dry-run"]) == 0  # every kept bundle is a candidate
+    assert capsys.readouterr().out.count("would republish") == 8
+
+
+def test_kept_bundles_go_after_keep_bundles_s_or_on_a_low_disk(tmp_path: Path) -> None:
+    _config, _cfg, _queue, _link, up = _site(tmp_path)
+    run_until_idle(up)
+    rows = up.tracker.files("state = 'cleaned'")
+    now = up.tracker.query("SELECT MAX(confirmed_at) FROM files")[0][0]
+    assert len(rows) == 8 and all(r.bundle_path and r.bundle_path.exists() for r in rows)
+    assert up.drop_kept_bundles(now + 10) == 0
+    up.free_mb = up.cfg.edge.warn_free_mb - 1  # the disk is getting low: all go now
+    assert up.drop_kept_bundles(now) == 8
+    assert all(not r.bundle_path.exists() for r in rows if r.bundle_path)
+    assert all(r.bundle_path is None for r in up.tracker.files())
+    assert up.tracker.history(rows[0].key)[-1][2] == "kept bundle removed"
+
+
 def test_cleaned_file_via_the_real_cli(tmp_path: Path) -> None:
     config, _cfg, _queue, _link, up = _site(tmp_path)
     run_until_idle(up)
+    assert up.drop_kept_bundles(up.clock() + up.cfg.edge.keep_bundles_s + 1) == 8
     row = up.tracker.files("state = 'cleaned'")[0]
     res = subprocess.run([sys.executable, "-m", "edge.cli", "republish", "--config",
                           str(config), row.file_id or ""], capture_output=True, text=True,

@@ -3,9 +3,8 @@
 file incomplete, the monitor reports the wheel missing (with that reason), and once
 ``wheel-edge republish`` sent the chunk again the file is stored and scored exactly once.
 
-The uploader removes a file's bundle as soon as its delivery is confirmed, which is
-before the cloud can notice a lost chunk; so the edge here holds its cleanup back until
-the loss is handled (as a keep-bundles setting would), and once it has cleaned up,
+The edge keeps a confirmed file's bundle ``edge.keep_bundles_s`` (the cloud notices a
+lost chunk only after its ``file_timeout_s``); once the kept bundles are removed,
 ``republish`` must say that it can no longer send that file."""
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from cloud.sql.models import ExpectedWheel
-from tests.faults.edgekit import Edge, edge_in_process
+from tests.faults.edgekit import edge_in_process
 from tests.faults.harness import REPO, FaultSite, wait_for
 
 FAST = {"WHEELWATCH__EDGE__CHUNK_BYTES": "8192",
@@ -33,19 +32,6 @@ def _republish(site: FaultSite, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-def _publish_keeping_bundles(edge: Edge, files: int, max_steps: int = 400) -> None:
-    """Step until ``files`` scans are confirmed (or quarantined), bundles kept."""
-    t = edge.uploader.tracker
-    for _ in range(max_steps):
-        edge.uploader.retry_at.clear()
-        edge.step()
-        done = t.query("SELECT COUNT(*) FROM files WHERE state IN "
-                       "('confirmed','quarantined')")[0][0]
-        if done >= files and not t.outbox_pending(limit=1):
-            return
-    raise AssertionError("edge did not publish everything")
-
-
 def _missing(site: FaultSite) -> list[tuple[str, str | None]]:
     with site.sessions()() as s:
         return [(w.wheel_id, w.missing_reason) for w in s.scalars(
@@ -55,7 +41,6 @@ def _missing(site: FaultSite) -> list[tuple[str, str | None]]:
 @pytest.mark.parametrize("passes", [pytest.param(1, id="short"),
                                     pytest.param(4, id="long", marks=pytest.mark.slow)])
 def test_duplicated_reordered_dropped_chunks(make_site: Callable[..., FaultSite],
-                                             monkeypatch: pytest.MonkeyPatch,
                                              passes: int) -> None:
     site = make_site(env=FAST)
     edge = edge_in_process(site.cfg(), start=time.time(), seed=3)
@@ -63,9 +48,7 @@ def test_duplicated_reordered_dropped_chunks(make_site: Callable[..., FaultSite]
     for n in range(passes):
         site.play(("T1", "T2")[n % 2])
     edge.link.drop_file = ("Cam_02", 1)  # chunk 1 of the second Cam_02 file is lost
-    clean = edge.uploader.clean_confirmed
-    monkeypatch.setattr(edge.uploader, "clean_confirmed", lambda: None)  # bundles kept
-    _publish_keeping_bundles(edge, len(site.expected()))
+    edge.idle(len(site.expected()))  # confirmed and cleaned: scans gone, bundles kept
     lost_fid = edge.link.dropped[0][1].attributes["file_id"]
     [victim] = edge.uploader.tracker.files("file_id = ?", (lost_fid,))
     assert (victim.chunk_count or 0) >= 3, "a multi-chunk file is needed"
@@ -87,8 +70,8 @@ def test_duplicated_reordered_dropped_chunks(make_site: Callable[..., FaultSite]
     assert wait_for(lambda: site.written() >= total, 60), site.states()
     assert "republished chunk(s) [1]" in (edge.uploader.tracker.history(victim.key)[-1][2]
                                           or "")
-    monkeypatch.setattr(edge.uploader, "clean_confirmed", clean)
-    edge.idle(len(site.expected()))
+    assert edge.uploader.drop_kept_bundles(edge.clock.now) == 0  # kept for an hour
+    assert edge.uploader.drop_kept_bundles(edge.clock.now + 3601) == len(site.expected())
     gone = _republish(site, lost_fid)
     assert gone.returncode == 1 and "its local bundle is gone" in gone.stderr, gone.stderr
     site.stop_all()
