@@ -10,6 +10,7 @@ import pytest
 
 from edge.bootstrap import build_uploader
 from edge.simulator.site import PassRecord, SiteSimulator
+from edge.tracker import Tracker
 from edge.transport import OutMessage
 from edge.transport.local import LocalTransport
 from schemas.errors import TransportError
@@ -120,7 +121,11 @@ def _check_events(q: LocalQueue, records: list[PassRecord]) -> None:
 def _check_local_files(root: Path, cfg: Any) -> None:
     for cam in ("Cam_01", "Cam_02"):
         assert not list((root / cam).glob("*.dat")), "confirmed scans are deleted"
-    assert not [p for p in cfg.path(cfg.edge.work_dir).rglob("*") if p.is_file()]
+    left = [p for p in cfg.path(cfg.edge.work_dir).rglob("*") if p.is_file()]
+    assert left and all(p.name.endswith(".tar.zst") for p in left)  # only kept bundles
+    bundles = {str(r[0]) for r in Tracker(cfg.path(cfg.edge.tracker_path)).query(
+        "SELECT bundle_path FROM files WHERE state = 'cleaned'")}
+    assert {str(p) for p in left} == bundles  # one per delivered file, for republish
     qdir = cfg.path(cfg.edge.quarantine_dir) / "Cam_02"
     names = sorted(p.suffix for p in qdir.iterdir())
     assert names == [".dat", ".txt", ".xml"]
@@ -208,7 +213,9 @@ def test_lost_bundle_is_converted_again(tmp_path: Path) -> None:
     lost.bundle_path.unlink()
     flaky.down = False
     uploader.retry_at.clear()
-    run_until_idle(uploader)
+    # by the clock, not a step count: the publisher's own backoff (0.1 s) can outlast
+    # 200 quick steps on an idle machine
+    run_until_idle(uploader, budget_s=30, pause_s=0.01)
     assert len(_delivered(queue)) == 8
     assert any("bundle lost" in (d or "") for _, _, d in uploader.tracker.history(lost.key))
 
