@@ -72,11 +72,13 @@ def run_until_idle(uploader: Any, max_steps: int = 200, settle: int = 2,
 
     quiet = 0
     end = time.monotonic() + budget_s if budget_s is not None else None
+    patience = time.monotonic() + 10.0  # backoffs are timed: never give up before this
     n = 0
-    while (n < max_steps) if end is None else (time.monotonic() < end):
+    while (n < max_steps or time.monotonic() < patience) if end is None \
+            else (time.monotonic() < end):
         n += 1
-        if pause_s:
-            time.sleep(pause_s)
+        if pause_s or n > max_steps:
+            time.sleep(pause_s or 0.01)
         uploader.step()
         busy = uploader.tracker.query(
             "SELECT COUNT(*) FROM files WHERE state IN ('converted','published','confirmed')"
