@@ -156,7 +156,7 @@ class Scorer:
     def score(self, arrays: Mapping[str, np.ndarray], traits: Mapping[str, str] | None,
               calibration: Any, diameter_mm: float | None = None) -> WheelScore:
         """Score one scan from its raw arrays, traits and calibration."""
-        prep = prepare(arrays, traits, calibration, self.params, diameter_mm)
+        prep = prepare(arrays, traits, calibration, self.params, diameter_mm, intensity=False)
         return self.score_prepared(prep)
 
     def score_wheel_data(self, data: Any) -> WheelScore:
