@@ -18,7 +18,7 @@ from models.serving.grid import GridParams, WheelGrid, to_grid
 from models.serving.inputs import raw_heights
 from models.serving.residual import Residual, ResidualParams, residual
 
-PREPROCESSING_VERSION = "phys-3"
+PREPROCESSING_VERSION = "phys-4"
 
 
 @dataclass(frozen=True)
