@@ -94,10 +94,11 @@ def run() -> list[dict[str, Any]]:
          "note": "baseline: import keras/TF + load model.keras"}]
     for name, (arrays, traits, cal) in _cases():
         def keras_score(a: Any = arrays, t: Any = traits, c: Any = cal) -> None:
-            p = prepare(a, t, c, scorer.params)
+            p = prepare(a, t, c, scorer.params, intensity=False)
             model(standardise(transform(p.features.values[None, :]), scorer.calibration))
 
-        prep_t = _per_wheel(lambda a=arrays, t=traits, c=cal: prepare(a, t, c, scorer.params))
+        prep_t = _per_wheel(lambda a=arrays, t=traits, c=cal:
+                            prepare(a, t, c, scorer.params, intensity=False))
         onnx_t = _per_wheel(lambda a=arrays, t=traits, c=cal: scorer.score(a, t, c))
         keras_t = _per_wheel(keras_score)
         rows += [

@@ -210,8 +210,32 @@ def _intensity_sums(a: np.ndarray, lines: int, cols: np.ndarray, ok: np.ndarray,
     return _bin2d_t(np.where(ok, t, np.float32(0)), cidx, nc, ridx, nr, np.add)
 
 
-def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
-    """Resample heights and intensity of one revolution onto the physical grid."""
+def _mean_intensity(a: np.ndarray, lines: int, cols: np.ndarray, ok: np.ndarray) -> float:
+    """Mean intensity of the valid tread points (``ok``: (cols + 1, lines), as binned)."""
+    sel = np.take(a[:lines], cols, axis=1)
+    okt = ok[:-1].T
+    n = int(np.count_nonzero(okt))
+    total = float(np.sum(sel, where=okt & np.isfinite(sel), dtype=np.float64))
+    return total / n if n else 0.0
+
+
+def _intensity_grid(a: np.ndarray, lines: int, cols: np.ndarray, ok: np.ndarray,
+                    bins: tuple[np.ndarray, int, np.ndarray, int],
+                    cnt: np.ndarray) -> np.ndarray:
+    """Mean intensity per cell, normalised by the wheel's median cell (NaN = missing)."""
+    si = _intensity_sums(a, lines, cols, ok, bins)
+    with np.errstate(all="ignore"):
+        ig = np.where(cnt > 0, si / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
+    known = ig[~np.isnan(ig)]
+    med = float(median(known)) if bool(np.isfinite(known).any()) else 1.0
+    return ig / np.float32(max(med, 1e-6))
+
+
+def to_grid(raw: RawHeights, p: GridParams | None = None,
+            intensity: bool = True) -> WheelGrid:
+    """Resample heights (and, if ``intensity``, the intensity) of one revolution onto the
+    physical grid. No feature uses the intensity grid (heat bands and dust are benign):
+    scoring leaves it out (all NaN) and reports only the tread's mean intensity."""
     p = p or GridParams()
     cols = np.flatnonzero(_tread_columns(raw, p))
     x = raw.x_mm[cols]
@@ -230,17 +254,13 @@ def to_grid(raw: RawHeights, p: GridParams | None = None) -> WheelGrid:
         height = np.where(cnt > 0, s / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
     # the lowest point of each cell keeps the full depth of cracks narrower than a cell
     low = _bin2d_t(h, cidx, nc, ridx, nr, np.fmin)  # NaN where no point (h is scratch)
+    ig = np.full_like(height, np.nan)
+    mean_i = 0.0
     if raw.intensity is not None:
-        si = _intensity_sums(raw.intensity, raw.lines_per_rev, cols, ok, (cidx, nc, ridx, nr))
-        with np.errstate(all="ignore"):
-            ig = np.where(cnt > 0, si / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
-        known = ig[~np.isnan(ig)]
-        some = bool(np.isfinite(known).any())
-        mean_i = float(np.nanmean(ig)) if some else 0.0
-        med = float(median(known)) if some else 1.0  # == np.nanmedian(ig)
-        ig = ig / max(med, 1e-6)
-    else:
-        ig, mean_i = np.full_like(height, np.nan), 0.0
+        mean_i = _mean_intensity(raw.intensity, raw.lines_per_rev, cols, ok)
+        if intensity:
+            ig = _intensity_grid(raw.intensity, raw.lines_per_rev, cols, ok,
+                                 (cidx, nc, ridx, nr), cnt)
     line_of_row = np.searchsorted(ridx, np.arange(nr)).clip(0, h.shape[1] - 1)
     col_of_col = cols[np.searchsorted(cidx, np.arange(nc)).clip(0, cols.size - 1)]
     return WheelGrid(height, ig, line_of_row, col_of_col, p, raw.lines_per_rev, mean_i, low)

@@ -18,7 +18,7 @@ from models.serving.grid import GridParams, WheelGrid, to_grid
 from models.serving.inputs import raw_heights
 from models.serving.residual import Residual, ResidualParams, residual
 
-PREPROCESSING_VERSION = "phys-3"
+PREPROCESSING_VERSION = "phys-4"
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,11 @@ class Prepared:
 
 
 def grid_of(arrays: Mapping[str, np.ndarray], traits: Any, calibration: Any,
-            params: PreprocessParams, diameter_mm: float | None = None) -> WheelGrid:
-    """Raw scan arrays -> physical grid."""
-    return to_grid(raw_heights(arrays, traits, calibration, diameter_mm), params.grid)
+            params: PreprocessParams, diameter_mm: float | None = None,
+            intensity: bool = True) -> WheelGrid:
+    """Raw scan arrays -> physical grid (``intensity``: with the intensity grid)."""
+    return to_grid(raw_heights(arrays, traits, calibration, diameter_mm), params.grid,
+                   intensity)
 
 
 def prepare_grid(grid: WheelGrid, params: PreprocessParams) -> Prepared:
@@ -63,6 +65,8 @@ def prepare_grid(grid: WheelGrid, params: PreprocessParams) -> Prepared:
 
 
 def prepare(arrays: Mapping[str, np.ndarray], traits: Any, calibration: Any,
-            params: PreprocessParams, diameter_mm: float | None = None) -> Prepared:
-    """Raw scan arrays -> every preprocessing product."""
-    return prepare_grid(grid_of(arrays, traits, calibration, params, diameter_mm), params)
+            params: PreprocessParams, diameter_mm: float | None = None,
+            intensity: bool = True) -> Prepared:
+    """Raw scan arrays -> every preprocessing product (the intensity grid if asked)."""
+    return prepare_grid(grid_of(arrays, traits, calibration, params, diameter_mm,
+                                intensity), params)

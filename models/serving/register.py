@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.serving.robust import median
+
 
 def _harmonic_basis(t: np.ndarray, k: int) -> np.ndarray:
     cols = [np.ones(t.size)]
@@ -42,13 +44,14 @@ def smooth_over_revolution(t: np.ndarray, v: np.ndarray, w: np.ndarray, k: int,
             return np.zeros(b.shape[1])
         res = vv - b @ coef
         used = res[base > 0]
-        s = 1.4826 * float(np.median(np.abs(used - np.median(used)))) + 1e-9
+        s = 1.4826 * float(median(np.abs(used - median(used)))) + 1e-9
         u = res / (4.685 * s)
         rw = np.where(np.abs(u) < 1, (1 - u**2) ** 2, 0.0)
     return np.asarray(coef)
 
 
-def shifted(profile: np.ndarray, shift: np.ndarray) -> np.ndarray:
+def shifted(profile: np.ndarray, shift: np.ndarray,
+            dtype: type[np.floating] = np.float64) -> np.ndarray:
     """(rows, cols): ``profile`` moved by ``shift[row]`` columns, i.e. ``profile(c - shift)``
     (linear interpolation; beyond the ends the end slope goes on: a chamfer continues).
 
@@ -63,7 +66,7 @@ def shifted(profile: np.ndarray, shift: np.ndarray) -> np.ndarray:
     ext = np.concatenate([profile[0] - (profile[1] - profile[0]) * steps[::-1], profile,
                           profile[-1] + (profile[-1] - profile[-2]) * steps])
     diff = np.diff(ext)
-    out = np.empty((shift.size, n))
+    out = np.empty((shift.size, n), dtype=dtype)
     for kk in np.unique(k):
         rows = np.flatnonzero(k == kk)
         lo = pad + int(kk)
@@ -88,10 +91,12 @@ def _row_shifts(h: np.ndarray, nominal: np.ndarray, ok: np.ndarray,
 
 
 def lateral_nominal(h: np.ndarray, profile: np.ndarray, harmonics: int, min_shift: float,
-                    iters: int = 2, max_rows: int = 256) -> tuple[np.ndarray, np.ndarray]:
+                    dtype: type[np.floating] = np.float64, iters: int = 2,
+                    max_rows: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """The tread profile on every row, following the tread's sideways motion.
 
-    Returns ``(nominal (rows, cols), shift (rows,) in columns)``. The motion is measured
+    Returns ``(nominal (rows, cols) of ``dtype`` (a new array), shift (rows,) in
+    columns)``. The motion is measured
     on at most ``max_rows`` rows spread over the revolution (it is smooth); a fitted
     motion smaller than ``min_shift`` columns peak to peak is noise: the plain profile.
     """
@@ -108,10 +113,10 @@ def lateral_nominal(h: np.ndarray, profile: np.ndarray, harmonics: int, min_shif
         coef = coef + smooth_over_revolution(t_all[sub], step, w, harmonics)
         shift_sub = _harmonic_basis(t_all[sub], harmonics) @ coef
         if float(np.ptp(shift_sub)) < min_shift:
-            return np.broadcast_to(profile, h.shape), np.zeros(rows)
+            return np.tile(profile.astype(dtype), (rows, 1)), np.zeros(rows)
         nominal = shifted(profile, shift_sub)
     shift = _harmonic_basis(t_all, harmonics) @ coef
-    return shifted(profile, shift), shift
+    return shifted(profile, shift, dtype), shift
 
 
 def chamfer_columns(profile: np.ndarray, across_mm: float, max_slope: float,

@@ -65,7 +65,11 @@ def robust_harmonics(v: np.ndarray, k: int, iters: int = 6) -> np.ndarray:
     w = np.ones(n)
     fit = np.zeros(n)
     for _ in range(iters):
-        coef = np.linalg.lstsq(b * w[:, None], v * w, rcond=None)[0]
+        bw = b * (w * w)[:, None]  # normal equations of the weighted least squares
+        try:
+            coef = np.linalg.solve(bw.T @ b, bw.T @ v)
+        except np.linalg.LinAlgError:  # (almost) every point rejected
+            coef = np.linalg.lstsq(b * w[:, None], v * w, rcond=None)[0]
         fit = b @ coef
         res = v - fit
         s = 1.4826 * median(np.abs(res - median(res))) + 1e-6
@@ -115,12 +119,12 @@ def _upsample(c: np.ndarray, shape: tuple[int, int], br: int, bc: int) -> np.nda
     nr, nc = c.shape
     ri = (np.arange(shape[0]) + 0.5) / br - 0.5
     i0 = np.floor(ri).astype(int)
-    fr = (ri - i0)[:, None]
+    fr = (ri - i0)[:, None].astype(c.dtype)
     i0 %= nr
     i1 = (i0 + 1) % nr
     ci = np.clip((np.arange(shape[1]) + 0.5) / bc - 0.5, 0, nc - 1)
     j0 = np.floor(ci).astype(int)
-    fc = (ci - j0)[None, :]
+    fc = (ci - j0)[None, :].astype(c.dtype)
     j1 = np.minimum(j0 + 1, nc - 1)
     # interpolate across once per block row; rows of a block share their two block rows
     across = c[:, j0] * (1 - fc) + c[:, j1] * fc
@@ -132,25 +136,41 @@ def _upsample(c: np.ndarray, shape: tuple[int, int], br: int, bc: int) -> np.nda
     return out
 
 
+def _fine_noise(r: np.ndarray, filled: np.ndarray, step: int = 4) -> float:
+    """Robust sd of the cell noise: MAD of each valid cell minus its 3x3 mean (wrapping
+    round), on every ``step``-th row (the noise is the same all round the wheel)."""
+    rows = r.shape[0]
+    idx = np.arange(0, rows, step)
+    mid = filled[idx]
+    s3 = filled[idx - 1] + mid + filled[(idx + 1) % rows]
+    box = (s3 + np.roll(s3, 1, axis=1) + np.roll(s3, -1, axis=1)) / np.float32(9)
+    ok = np.isfinite(r[idx])
+    if not ok.any():
+        return 1.0
+    return 1.4826 * float(median(np.abs((mid - box)[ok]))) / 0.943
+
+
 def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
     """Local deviations of the tread from its nominal shape."""
     p = p or ResidualParams()
-    h = grid.height.astype(np.float64)
-    sub = h[:: max(1, h.shape[0] // 256)]
+    h = grid.height
+    sub = h[:: max(1, h.shape[0] // 256)].astype(np.float64)
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         profile = _fill_nan_1d(nanmedian(sub, 0))
-        nominal, shift = lateral_nominal(h, profile, p.lateral_harmonics,
-                                          p.lateral_min_mm / grid.params.across_mm)
-        r1 = h - nominal
-        level = _fill_nan_1d(nanmedian(r1, 1))
+        # the nominal shape, built up in place (float32: mm heights, um precision)
+        base, shift = lateral_nominal(h, profile, p.lateral_harmonics,
+                                      p.lateral_min_mm / grid.params.across_mm, np.float32)
+        r = h - base
+        level = _fill_nan_1d(nanmedian(r[:, ::2], 1))  # every other column suffices
     runout = robust_harmonics(level, p.harmonics)
-    r2 = r1 - runout[:, None]
-    bg = _background(r2, p, grid.params.along_mm)
-    r = (r2 - bg).astype(np.float32)
-    low = (grid.low - nominal - runout[:, None] - bg).astype(np.float32)
+    base += runout.astype(np.float32)[:, None]
+    np.subtract(h, base, out=r)
+    base += _background(r, p, grid.params.along_mm)
+    np.subtract(h, base, out=r)
+    low = grid.low - base
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         # per column: the lowest of k noisy points sits below the mean, more on slopes
@@ -161,9 +181,7 @@ def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
     r[:, edges] = np.nan
     low[:, edges] = np.nan
     filled = np.where(np.isfinite(r), r, 0.0).astype(np.float32)
-    fine = filled - ndimage.uniform_filter(filled, size=3, mode="wrap")
-    ok = np.isfinite(r)
-    sigma = 1.4826 * float(median(np.abs(fine[ok]))) / 0.943 if ok.any() else 1.0
+    sigma = _fine_noise(r, filled)
     low_filled = np.where(np.isfinite(low), low, 0.0).astype(np.float32)
     return Residual(r, filled, max(sigma, 1e-3), float(np.ptp(runout)),
                     profile.astype(np.float32), low_filled)

@@ -23,7 +23,7 @@ import numpy as np
 from models.serving.features import FEATURE_NAMES
 from models.serving.heatmap import png_bytes
 from models.serving.kind import refine
-from models.serving.pipeline import Prepared, PreprocessParams, prepare
+from models.serving.pipeline import PREPROCESSING_VERSION, Prepared, PreprocessParams, prepare
 from models.serving.robust import percentile
 from models.serving.scoring import (
     CLASSES,
@@ -156,7 +156,7 @@ class Scorer:
     def score(self, arrays: Mapping[str, np.ndarray], traits: Mapping[str, str] | None,
               calibration: Any, diameter_mm: float | None = None) -> WheelScore:
         """Score one scan from its raw arrays, traits and calibration."""
-        prep = prepare(arrays, traits, calibration, self.params, diameter_mm)
+        prep = prepare(arrays, traits, calibration, self.params, diameter_mm, intensity=False)
         return self.score_prepared(prep)
 
     def score_wheel_data(self, data: Any) -> WheelScore:
@@ -185,6 +185,11 @@ def _check_contract(d: Path, meta: dict[str, Any], session: Any) -> None:
             f"{d}: model was exported for other features ({width} inputs, preprocessing "
             f"{meta.get('preprocessing', {}).get('version')}); this runtime computes "
             f"{len(MODEL_FEATURES)} — retrain or use a matching release")
+    version = meta.get("preprocessing", {}).get("version")
+    if version != PREPROCESSING_VERSION:  # same names, other computation: other scores
+        raise ScoringError(
+            f"{d}: model was exported for preprocessing {version}; this runtime computes "
+            f"{PREPROCESSING_VERSION} — retrain or use a matching release")
 
 
 def _stats(prep: Prepared) -> dict[str, float]:

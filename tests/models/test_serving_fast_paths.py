@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from models.serving.features import ANGLES, CRACK_MM, _line_filter
+from models.serving.features import ANGLES, CRACK_MM, LINE_STEP_MM, _line_filter
 from models.serving.grid import _bin_index, _counts, _tread_t
 from models.serving.residual import _running_median, _upsample
 from models.serving.robust import mad, median, nanmedian
@@ -59,12 +59,12 @@ def test_upsample_is_the_plain_bilinear_formula() -> None:
     shape, br, bc = (101, 37), 8, 8
     ri = (np.arange(shape[0]) + 0.5) / br - 0.5
     i0 = np.floor(ri).astype(int)
-    fr = (ri - i0)[:, None]
+    fr = (ri - i0)[:, None].astype(c.dtype)  # weights in the map's precision
     i0 %= c.shape[0]
     i1 = (i0 + 1) % c.shape[0]
     ci = np.clip((np.arange(shape[1]) + 0.5) / bc - 0.5, 0, c.shape[1] - 1)
     j0 = np.floor(ci).astype(int)
-    fc = (ci - j0)[None, :]
+    fc = (ci - j0)[None, :].astype(c.dtype)
     j1 = np.minimum(j0 + 1, c.shape[1] - 1)
     top = c[i0][:, j0] * (1 - fc) + c[i0][:, j1] * fc
     bot = c[i1][:, j0] * (1 - fc) + c[i1][:, j1] * fc
@@ -74,7 +74,7 @@ def test_upsample_is_the_plain_bilinear_formula() -> None:
 def _line_filter_2d(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray:
     """The original formulation: shifted 2-D windows of the padded map."""
     rows, cols = f.shape
-    steps = np.arange(-CRACK_MM / 2, CRACK_MM / 2 + 1e-9, 0.5)
+    steps = np.arange(-CRACK_MM / 2, CRACK_MM / 2 + 1e-9, LINE_STEP_MM)
     pr = int(np.ceil(CRACK_MM / 2 / along_mm)) + 1
     pc = int(np.ceil(CRACK_MM / 2 / across_mm)) + 1
     pad = np.pad(f, ((pr, pr), (pc, pc)), mode="constant")
@@ -120,53 +120,6 @@ def test_counts_and_tread_gather_match_plain_indexing() -> None:
     # cells without source points repeat their next source line/column (as the sums do)
     filled = np.flatnonzero(np.bincount(ridx, minlength=nr))
     np.testing.assert_array_equal(got[filled][:, np.unique(cidx)], ref[filled][:, np.unique(cidx)])
-
-
-def test_smooth_extremes_are_the_full_filters() -> None:
-    from models.serving.features import SD_FLOOR_MM, _Cells, _detections, _extremes
-    from models.serving.smooth import smooth_extremes
-
-    shortcut = 0
-    for k in range(60):
-        rows, cols = int(RNG.integers(40, 200)), int(RNG.integers(80, 200))
-        f = (RNG.standard_normal((rows, cols)) * RNG.uniform(5e-4, 0.01)).astype(np.float32)
-        if k % 3 == 0:  # a deep defect
-            f[RNG.integers(rows), RNG.integers(cols)] = -RNG.uniform(0.1, 5)
-        if k % 5 == 0:  # many equal values
-            f = np.round(f, 3)
-        if k % 7 == 0:
-            f[:] = 0.0
-        valid = RNG.random((rows, cols)) > RNG.choice([0.0, 0.01, 0.3])
-        f[~valid] = 0.0
-        cells = _Cells(valid)
-        got = smooth_extremes(f, (6.0, 12.0), ~valid, cells.sample, SD_FLOOR_MM)
-        g = ndimage.gaussian_filter(f, (6.0, 12.0), mode="wrap", truncate=3.0)
-        dep, bul, sd = _extremes(g, cells)
-        if got is not None:
-            shortcut += 1
-            assert sd == SD_FLOOR_MM
-            assert _detections(got[0], got[1], sd, cols) == (dep, bul)
-    assert shortcut > 40  # the spread is certified below the floor for such maps
-
-
-def test_smooth_extremes_refuse_when_the_spread_may_reach_the_floor() -> None:
-    from models.serving.features import SD_FLOOR_MM, _Cells
-    from models.serving.smooth import smooth_extremes
-
-    f = (RNG.standard_normal((120, 150)) * 5.0).astype(np.float32)  # rough: big spread
-    cells = _Cells(np.ones(f.shape, dtype=bool))
-    assert smooth_extremes(f, (6.0, 12.0), ~cells.valid, cells.sample, SD_FLOOR_MM) is None
-
-
-@pytest.mark.parametrize("sigma", [2.0, 5.0, 12.0])
-def test_exact_pass_is_scipys_column_pass(sigma: float) -> None:
-    from models.serving.smooth import exact_pass, gaussian_weights
-
-    inter = RNG.standard_normal((30, 90)).astype(np.float32)
-    ref = ndimage.gaussian_filter1d(inter, sigma, axis=1, mode="wrap", truncate=3.0)
-    r, c = np.divmod(np.arange(inter.size), inter.shape[1])
-    got = exact_pass(inter, r, c, gaussian_weights(sigma)).reshape(inter.shape)
-    np.testing.assert_array_equal(got, ref)
 
 
 def test_lowest_point_binning_ignores_missing_points() -> None:

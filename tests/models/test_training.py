@@ -110,3 +110,20 @@ def test_a_model_for_other_features_is_refused(tiny_model: tuple[Path, dict],
     (other / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(ScoringError, match="other features"):
         Scorer.load(other)
+
+
+def test_a_model_for_other_preprocessing_is_refused(tiny_model: tuple[Path, dict],
+                                                    tmp_path: Path) -> None:
+    import shutil
+
+    from schemas.errors import ScoringError
+
+    path, _ = tiny_model
+    Scorer.load(path)  # the same version loads
+    other = tmp_path / "other"
+    shutil.copytree(path, other)
+    meta = json.loads((other / "metadata.json").read_text())
+    meta["preprocessing"]["version"] = "phys-3"  # same features, computed differently
+    (other / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ScoringError, match="preprocessing phys-3"):
+        Scorer.load(other)
