@@ -98,6 +98,7 @@ class FilePipeline:
         self._cfg = settings
         self._sides = sides or {}
         self._positions = positions or (lambda _t, _c, _w: None)
+        self._sites_known: set[tuple[str, str, str]] = set()  # (site, camera, train) rows
 
     def process(self, file_id: str) -> str:
         """Take the file as far as it goes; returns its final state or ``busy``.
@@ -176,8 +177,12 @@ class FilePipeline:
         sources = [str(v.get("name")) for k, v in bundle.meta.items()
                    if k.startswith("source_") and isinstance(v, dict)]
         now = self._clock()
+        known = (f.site_id, f.camera, f.train_id)
         with self._sessions.begin() as s:
-            repo.ensure_site(s, f.site_id, f.camera, f.train_id, now)
+            if known in self._sites_known:  # rows committed before: skip 3 inserts
+                repo.camera_file_at(s, f.site_id, f.camera, now)
+            else:
+                repo.ensure_site(s, f.site_id, f.camera, f.train_id, now)
             pos = self._position(s, f)
             wheel_pk = (repo.wheel_at(s, f.site_id, f.train_id, f.camera, pos, f.wheel_id, now)
                         if pos is not None else None)
@@ -185,6 +190,7 @@ class FilePipeline:
                           sources, now)
             stamps = {"assembled_at": assembled_at} if f.state == "receiving" else {}
             self._advance(s, f, owner, "stored", now, **stamps)
+        self._sites_known.add(known)
 
     def _position(self, s: Session, f: TrackedFile) -> int | None:
         pos = repo.position_of(s, f.site_id, f.run_id, f.camera, f.wheel_id)

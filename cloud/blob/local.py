@@ -14,10 +14,13 @@ class LocalBlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._real_root: Path | None = None  # resolved once: a walk of stat calls
 
     def _path(self, key: str) -> Path:
-        p = (self.root / key).resolve()
-        if self.root.resolve() not in p.parents:
+        if self._real_root is None:
+            self._real_root = self.root.resolve()
+        p = (self._real_root / key).resolve()
+        if self._real_root not in p.parents:
             raise StoreError(f"object key {key!r} escapes the store", retryable=False)
         return p
 

@@ -30,16 +30,21 @@ from schemas.messages import RunManifest
 
 def ensure_site(s: Session, site: str, camera: str | None, train: str | None,
                 now: datetime, tag: str | None = None) -> None:
-    """Create the site, camera and train rows if absent."""
+    """Create the site, camera and train rows if absent (the camera's last file: now)."""
     insert_ignore(s, Site.__table__, {"id": site, "created_at": now}, ["id"])  # type: ignore[arg-type]
     if camera:
         insert_ignore(s, Camera.__table__, {"site_id": site, "camera_id": camera},  # type: ignore[arg-type]
                       ["site_id", "camera_id"])
-        s.execute(update(Camera).where(Camera.site_id == site, Camera.camera_id == camera)
-                  .values(last_file_at=now))
+        camera_file_at(s, site, camera, now)
     if train:
         insert_ignore(s, Train.__table__, {"site_id": site, "train_id": train, "tag": tag},  # type: ignore[arg-type]
                       ["site_id", "train_id"])
+
+
+def camera_file_at(s: Session, site: str, camera: str, now: datetime) -> None:
+    """Record when the camera's last file arrived (the camera row exists)."""
+    s.execute(update(Camera).where(Camera.site_id == site, Camera.camera_id == camera)
+              .values(last_file_at=now))
 
 
 def wheel_at(s: Session, site: str, train: str, camera: str, position: int, wheel_id: str,
