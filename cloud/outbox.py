@@ -2,10 +2,11 @@
 
 An event is added to ``event_outbox`` under a deterministic key in the same transaction
 as the state change that causes it (a second worker making the same change adds
-nothing). :class:`Dispatcher` claims an undelivered event for ``CLAIM_S`` (one worker
-wins), hands it to the :class:`AlertSink`, then marks it delivered; if the sink fails the
-claim is dropped at once, and if the worker dies the claim expires, so either way the
-event is handed over again (the alert service ignores an event it has already applied).
+nothing). :class:`Dispatcher` claims undelivered events for ``CLAIM_S`` (one worker
+wins each; up to ``BATCH`` per transaction), hands them to the :class:`AlertSink` in
+order, then marks them delivered; if the sink fails the claim is dropped at once, and
+if the worker dies the claim expires, so either way the event is handed over again
+(the alert service ignores an event it has already applied).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from cloud.sql.models import OutboxEvent, Source
 
 log = logging.getLogger(__name__)
 CLAIM_S = 60.0  # a dispatcher's hold on an event it is handing to the sink
+BATCH = 20  # events claimed and settled together (one transaction each)
 KINDS: dict[str, type[Any]] = {
     c.__name__: c for c in (de.WheelScored, de.RunComplete, de.FileMissing,
                             de.FileArrivedLate, de.SourceSilent, de.SourceBack,
@@ -99,31 +101,52 @@ class Dispatcher:
                 .order_by(OutboxEvent.created_at).limit(limit)
             ).all()
         done = 0
-        for key, kind, payload in rows:
-            if not self._claim(key):
-                continue  # another worker is delivering it
-            try:
-                self._sink.handle(decode(kind, payload))
-            except Exception:  # a failing sink must not stop the pipeline; retried later
-                log.exception("alert sink failed on event %s", key)
-                self._settle(key, delivered=False)
-                continue
-            self._settle(key, delivered=True)
-            done += 1
+        for i in range(0, len(rows), BATCH):
+            done += self._deliver([(r[0], r[1], r[2]) for r in rows[i:i + BATCH]])
         return done
 
-    def _claim(self, key: str) -> bool:
+    def _deliver(self, rows: list[tuple[str, str, str]]) -> int:
+        """Claim a batch (one transaction), hand each claimed event to the sink in order,
+        then settle the batch (one transaction), also when the sink raised."""
+        claimed = self._claim([key for key, _, _ in rows])
+        delivered: list[str] = []
+        failed: list[str] = []
+        try:
+            for key, kind, payload in rows:
+                if key not in claimed:
+                    continue  # another worker is delivering it
+                try:
+                    self._sink.handle(decode(kind, payload))
+                except Exception:  # a failing sink must not stop the pipeline; retried later
+                    log.exception("alert sink failed on event %s", key)
+                    failed.append(key)
+                    continue
+                delivered.append(key)
+        finally:
+            self._settle(delivered, failed)
+        return len(delivered)
+
+    def _claim(self, keys: list[str]) -> set[str]:
+        """The keys this dispatcher now holds (others are held or done elsewhere)."""
         now = self._clock()
         with self._sessions.begin() as s:
-            res = s.execute(update(OutboxEvent).where(
-                OutboxEvent.key == key, OutboxEvent.delivered_at.is_(None), _claim_free(now))
-                .values(claimed_until=now + timedelta(seconds=CLAIM_S)))
-            return bool(getattr(res, "rowcount", 0))
+            got = s.execute(update(OutboxEvent).where(
+                OutboxEvent.key.in_(keys), OutboxEvent.delivered_at.is_(None),
+                _claim_free(now)).values(claimed_until=now + timedelta(seconds=CLAIM_S))
+                .returning(OutboxEvent.key)
+                .execution_options(synchronize_session=False)).scalars().all()
+        return set(got)
 
-    def _settle(self, key: str, *, delivered: bool) -> None:
+    def _settle(self, delivered: list[str], failed: list[str]) -> None:
+        """Mark handed-over events delivered; drop the claim of those the sink refused."""
+        if not delivered and not failed:
+            return
         with self._sessions.begin() as s:
-            s.execute(update(OutboxEvent).where(OutboxEvent.key == key).values(
-                delivered_at=self._clock() if delivered else None, claimed_until=None))
+            for keys, at in ((delivered, self._clock()), (failed, None)):
+                if keys:
+                    s.execute(update(OutboxEvent).where(OutboxEvent.key.in_(keys))
+                              .values(delivered_at=at, claimed_until=None)
+                              .execution_options(synchronize_session=False))
 
 
 def _claim_free(now: datetime) -> Any:

@@ -71,3 +71,31 @@ def test_failing_sink_releases_the_claim_at_once(tmp_path: Path) -> None:
     ok = RecordingSink()
     assert Dispatcher(rig.sessions, ok, clock).dispatch() == 1  # no wait for the claim
     assert len(ok.of(PipelineError)) == 1 and pending(rig) == 0
+
+
+class DiesOnSecond:
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def handle(self, event: Any) -> None:
+        self.seen.append(event.file_id)
+        if len(self.seen) == 2:
+            raise Died
+
+
+def test_a_batch_cut_short_by_a_dying_sink_keeps_what_was_delivered(tmp_path: Path) -> None:
+    clock = FakeClock()
+    rig = make_rig(tmp_path, clock=clock)
+    for n in (1, 2, 3):
+        with rig.sessions.begin() as s:
+            add_event(s, f"pipeline:f{n}:store", PipelineError(
+                site="park1", where="store", reason="x", file_id=f"f{n}", detected_at=T0), T0)
+        clock.advance(1)
+    dying = DiesOnSecond()
+    with pytest.raises(Died):
+        Dispatcher(rig.sessions, dying, clock).dispatch()
+    assert dying.seen == ["f1", "f2"] and pending(rig) == 2  # f1 settled as delivered
+    later = RecordingSink()
+    clock.advance(CLAIM_S + 1)
+    assert Dispatcher(rig.sessions, later, clock).dispatch() == 2
+    assert [e.file_id for e in later.of(PipelineError)] == ["f2", "f3"]
