@@ -10,7 +10,9 @@ Cases
 - ``sustained``: scans appear at a steady rate, raised step by step (``RATES``); a rate is
   sustained while the p95 latency of the last third of the window stays within
   ``CLIMB`` x the first third's (+1 s) and the backlog drains within ``DRAIN_S``. Value:
-  the highest rate sustained; baseline: the 20 wheels/s target (10x a busy ride).
+  the highest rate sustained; baseline: the 20 wheels/s target (10x a busy ride). Each
+  step's note has the CPU ms the cloud worker and the edge spent per scan: with both
+  programs on this machine, 2 cores / their sum bounds the rate.
 
 A scan's latency includes waiting for the rest of its pass: the edge maps a scan to its
 wheel once every wheel of the pass (or ``pass_close_s`` of quiet) is there.
@@ -24,13 +26,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._site import BenchSite, latencies, percentile, rows_note
+from bench._site import BenchSite, cpu_seconds, latencies, percentile, rows_note
 from cloud.demo.plan import DemoPlan
 
 WHEELS = 8  # per side: 16 scans a pass
 WIDTH, LINES = 320, 400  # columns, lines per revolution of the simulated scans
 PASSES_5S = 6
-RATES = (1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 40.0)  # wheels (scans) per second
+RATES = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0)  # wheels (scans) per second
 WINDOW_S = 12.0
 CLIMB = 2.0
 DRAIN_S = 6.0
@@ -63,15 +65,20 @@ def _pcts(values: list[float]) -> dict[str, float]:
     return {f"p{q}": percentile(values, q) for q in (50, 95, 99)}
 
 
-def _sustained(site: BenchSite) -> tuple[float, list[dict[str, Any]]]:
+def _sustained(site: BenchSite, progs: dict[str, int]) -> tuple[float, list[dict[str, Any]]]:
+    """Raise the rate step by step (module doc); ``progs``: program name -> pid, for
+    the CPU each program spends per scan (the machine's ceiling: 2 cores / their sum)."""
     rows: list[dict[str, Any]] = []
     best = 0.0
     per_pass = 2 * WHEELS
     for rate in RATES:
         gap = 1.0 / rate
         n_pass = max(1, round(WINDOW_S * rate / per_pass))
+        cpu0 = {m: cpu_seconds(pid) for m, pid in progs.items()}
         names = _play(site, n_pass, per_pass * gap, gap)
         drain = _wait_written(site, names, 120.0)
+        cloud_ms, edge_ms = (1000 * (cpu_seconds(progs[m]) - cpu0[m]) / len(names)
+                             for m in ("cloud", "edge"))
         lat = latencies(site, names)
         third = max(1, len(names) // 3)
         first = latencies(site, names[:third])
@@ -83,6 +90,7 @@ def _sustained(site: BenchSite) -> tuple[float, list[dict[str, Any]]]:
                      "note": rows_note(scans=len(names), drain_s=round(drain, 1),
                                        first_p95=round(percentile(first, 95), 2),
                                        last_p95=round(percentile(last, 95), 2),
+                                       cpu_ms_per_scan=f"cloud {cloud_ms:.0f} edge {edge_ms:.0f}",
                                        sustained=ok)})
         if not ok:
             break
@@ -98,8 +106,8 @@ def run() -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         site = BenchSite.create(Path(tmp) / "site", plan)
         site.provision()
-        site.start("cloud.cli", "run")
-        site.start("edge.cli", "run")
+        progs = {"cloud": site.start("cloud.cli", "run").pid,
+                 "edge": site.start("edge.cli", "run").pid}
         try:
             warm = _play(site, 1, 0.0, 0.05)  # model load, tables, first files
             _wait_written(site, warm, 300.0)
@@ -117,7 +125,7 @@ def run() -> list[dict[str, Any]]:
                              "baseline": base[q], "ratio": base[q] / v if v else None,
                              "note": f"baseline: one pass alone; {len(lat)}/{len(names)} "
                                      "scans written"})
-            best, level_rows = _sustained(site)
+            best, level_rows = _sustained(site, progs)
             load = "/".join(f"{x:.1f}" for x in os.getloadavg())
             rows.append({"case": "sustained before latency climbs", "metric": "throughput",
                          "value": best, "unit": "wheels/s", "baseline": TARGET,
