@@ -62,11 +62,10 @@ def test_held_out_setting_meets_the_target(site_model: Scorer, setting: str) -> 
     assert m["auroc"] >= 0.995, m
     assert m["recall_at_1pct_fa"] >= 0.99, m
     # the site rule itself: calibrated to ~0.5 % of CV good wheels below 70, on the
-    # camera trained on; a camera with a 1.5-2.5x coarser line pitch has more noise per
-    # cell (measured 5.8 % false alarms at 70 there: retrain per camera), AUROC unchanged
+    # camera trained on; held out, a camera with a 1.5-2.5x coarser line pitch has more
+    # noise per cell (5.8 % false alarms at 70 with phys-2, 1 of 120 since phys-4)
     assert m["recall_at_70"] >= 0.95, m
-    if setting != "rectified_lowres":
-        assert m["false_alarm_at_70"] <= 0.035, m
+    assert m["false_alarm_at_70"] <= 0.035, m
 
 
 @pytest.mark.slow
