@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -113,6 +114,23 @@ def test_bundle_roundtrip_deterministic_and_chunked(tmp_path: Path) -> None:
     assert [a.chunk_index for a in attrs] == list(range(len(msgs)))
     payload = b"".join(m.data for m in msgs)
     assert read_bundle(payload, b1.raw_bytes) == (csv.read_bytes(), meta.read_bytes())
+
+
+def test_bundle_from_bytes_equals_bundle_from_files(tmp_path: Path) -> None:
+    csv, meta = tmp_path / "w.csv", tmp_path / "w.meta.json"
+    rows = "".join(f"{i // 300},{i % 300},{(i * 7919) % 65536},{i % 256}\n"
+                   for i in range(60_000))  # over a MiB: several tar records and writes
+    csv.write_text("line,x,range,intensity\n" + rows)
+    meta.write_text('{"a": 1}')
+    from_files = make_bundle(csv, meta, tmp_path / "f.tar.zst")
+    in_memory = make_bundle(csv.read_bytes(), meta.read_bytes(), tmp_path / "m.tar.zst")
+    data = from_files.path.read_bytes()
+    assert in_memory.path.read_bytes() == data
+    assert from_files.sha256 == in_memory.sha256 == hashlib.sha256(data).hexdigest()
+    assert from_files.payload_bytes == in_memory.payload_bytes == len(data)
+    assert from_files.raw_bytes == in_memory.raw_bytes
+    assert read_bundle(data, from_files.raw_bytes) == (csv.read_bytes(), meta.read_bytes())
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_translate_google_errors() -> None:
