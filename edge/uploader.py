@@ -25,7 +25,7 @@ from edge.publishing import UNASSIGNED, UNKNOWN_TRAIN, Publisher
 from edge.rfid import RfidLog
 from edge.runs import PassCloser, build_manifest
 from edge.scanfiles import FolderState, capture_time
-from edge.tracker import FileRow, Tracker
+from edge.tracker import FileRow, Found, Tracker
 from edge.transport import OutMessage, Transport
 from schemas.config import SiteConfig
 from schemas.errors import ScanFormatError, TransportError
@@ -153,7 +153,7 @@ class Uploader:
     # -- stages ---------------------------------------------------------------------
     def discover(self, now: float) -> int:
         """Find ready pairs in every camera folder; quarantine long-orphaned halves."""
-        new = 0
+        found: list[Found] = []
         present: set[tuple[str, str]] = set()
         for cam, folder in self.folders.items():
             ready, orphans = folder.rescan(now, self.cfg.edge.stable_s, self.cfg.edge.orphan_s)
@@ -162,10 +162,11 @@ class Uploader:
                 if (cam, pair.stem) in self.known:
                     continue
                 when, source = capture_time(pair.dat)
-                new += self.tracker.discover(cam, pair.stem, pair.dat, pair.xml, pair.size,
-                                             when, source, appeared_at=pair.mtime)
+                found.append(Found(cam, pair.stem, pair.dat, pair.xml, pair.size, when, source,
+                                   appeared_at=pair.mtime))
             for path, reason in orphans:
                 self._quarantine_paths(cam, [path], reason)
+        new = self.tracker.discover_many(found)  # one transaction for the whole rescan
         self.known = present  # bounded by what the folders hold
         return new
 
