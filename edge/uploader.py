@@ -51,6 +51,8 @@ class Converted:
     csv_path: Path
     meta_path: Path
     file_id: str
+    csv_data: bytes | None = None  # made in memory: the bytes (no file at csv_path)
+    meta_data: bytes | None = None
 
 
 class Converter(Protocol):
@@ -202,11 +204,14 @@ class Uploader:
     def _convert(self, row: FileRow) -> None:
         out_dir = self.work_dir / row.camera
         conv = self.converter(row, out_dir)
-        bundle = make_bundle(conv.csv_path, conv.meta_path, out_dir / f"{row.stem}.tar.zst")
+        csv = conv.csv_path if conv.csv_data is None else conv.csv_data
+        meta = conv.meta_path if conv.meta_data is None else conv.meta_data
+        bundle = make_bundle(csv, meta, out_dir / f"{row.stem}.tar.zst")
         count = -(-bundle.payload_bytes // self.cfg.edge.chunk_bytes)
-        self.tracker.set_state(
+        self.tracker.set_state(  # work files only when written (retention removes them)
             row.key, "converted", f"{bundle.payload_bytes} bytes, {count} chunk(s)",
-            file_id=conv.file_id, csv_path=str(conv.csv_path), meta_path=str(conv.meta_path),
+            file_id=conv.file_id, csv_path=str(csv) if isinstance(csv, Path) else None,
+            meta_path=str(meta) if isinstance(meta, Path) else None,
             bundle_path=str(bundle.path), chunk_count=count,
             payload_bytes=bundle.payload_bytes, sha256=bundle.sha256, raw_bytes=bundle.raw_bytes,
         )
