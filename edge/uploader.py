@@ -202,8 +202,7 @@ class Uploader:
         return done
 
     def _convert(self, row: FileRow) -> None:
-        out_dir = self.work_dir / row.camera
-        conv = self.converter(row, out_dir)
+        conv = self.converter(row, out_dir := self.work_dir / row.camera)
         csv = conv.csv_path if conv.csv_data is None else conv.csv_data
         meta = conv.meta_path if conv.meta_data is None else conv.meta_data
         bundle = make_bundle(csv, meta, out_dir / f"{row.stem}.tar.zst")
