@@ -65,7 +65,7 @@ def build_transport(cfg: SiteConfig) -> Transport:
 
 def build_converter(cfg: SiteConfig) -> Converter:
     """The real converter: ``edge.convert.convert_scan`` with the wheel's context."""
-    from edge.convert import convert_scan
+    from edge.convert import IN_MEMORY_MAX_ROWS, convert_scan
     from schemas.wheel_csv import WheelContext
 
     def convert(row: FileRow, out_dir: Path) -> Converted:
@@ -73,8 +73,9 @@ def build_converter(cfg: SiteConfig) -> Converter:
         ctx = WheelContext(site=cfg.site_id, camera=row.camera, camera_model=cam.model,
                            wheel_id=row.wheel_id, train_id=row.train_id, run_id=row.run_id,
                            run_count=row.run_count, capture_time=row.capture_time)
-        res = convert_scan(row.dat_path, out_dir, context=ctx, calibration=cam.calibration)
-        return Converted(res.csv_path, res.meta_path, res.file_id)
+        res = convert_scan(row.dat_path, out_dir, context=ctx, calibration=cam.calibration,
+                           in_memory_max_rows=IN_MEMORY_MAX_ROWS)
+        return Converted(res.csv_path, res.meta_path, res.file_id, res.csv_data, res.meta_data)
 
     return convert
 

@@ -20,7 +20,10 @@ import zstandard
 from edge.transport import OutMessage
 from schemas.messages import BUNDLE_CSV_NAME, BUNDLE_META_NAME, ChunkAttributes
 
-ZSTD_LEVEL = 3
+#: zstd level 1: ~35% less CPU than level 3 on per-wheel CSVs for ~4% more bytes (the
+#: compression was two thirds of the edge's CPU per scan).
+ZSTD_LEVEL = 1
+IO_BYTES = 1 << 17  # tar records, file reads and compressed writes go in 128 KiB pieces
 
 
 @dataclass(frozen=True)
@@ -33,11 +36,12 @@ class Bundle:
     raw_bytes: int
 
 
-class _Counter(io.RawIOBase):
-    """Counts the bytes written through it into ``inner``."""
+class _Sink(io.RawIOBase):
+    """Writes through to ``inner``, counting the bytes and (optionally) hashing them."""
 
-    def __init__(self, inner: BinaryIO) -> None:
+    def __init__(self, inner: BinaryIO, digest: hashlib._Hash | None = None) -> None:
         self.inner = inner
+        self.digest = digest
         self.count = 0
 
     def writable(self) -> bool:
@@ -45,37 +49,54 @@ class _Counter(io.RawIOBase):
 
     def write(self, b: bytes) -> int:  # type: ignore[override]
         self.inner.write(b)
+        if self.digest is not None:
+            self.digest.update(b)
         self.count += len(b)
         return len(b)
 
 
-def _add(tar: tarfile.TarFile, name: str, path: Path) -> None:
+#: A member's bytes (read from memory) or the file holding them.
+Source = bytes | Path
+
+
+def _add(tar: tarfile.TarFile, name: str, src: Source) -> None:
     info = tarfile.TarInfo(name)
-    info.size = path.stat().st_size
     info.mtime = 0
     info.mode = 0o644
-    with path.open("rb") as fh:
+    if isinstance(src, bytes):
+        info.size = len(src)
+        tar.addfile(info, io.BytesIO(src))
+        return
+    with src.open("rb") as fh:
+        info.size = os.fstat(fh.fileno()).st_size
         tar.addfile(info, fh)
 
 
-def make_bundle(csv_path: Path, meta_path: Path, out: Path) -> Bundle:
-    """Write the bundle of a per-wheel CSV + metadata to ``out`` (atomically)."""
+def make_bundle(csv: Source, meta: Source, out: Path) -> Bundle:
+    """Write the bundle of a per-wheel CSV + metadata to ``out`` (atomically, fsynced).
+
+    Either part may be given as the file holding it or as its bytes (same bundle). The
+    sha256 and size are of the bytes written (hashed as they go out, not read back).
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
-    with tmp.open("wb") as fh:
-        with cctx.stream_writer(fh, closefd=False) as zw:
-            counter = _Counter(zw)  # type: ignore[arg-type]
-            with tarfile.open(fileobj=counter, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                _add(tar, BUNDLE_CSV_NAME, csv_path)
-                _add(tar, BUNDLE_META_NAME, meta_path)
+    digest = hashlib.sha256()
+    with tmp.open("wb", buffering=IO_BYTES) as fh:
+        payload = _Sink(fh, digest)  # type: ignore[arg-type]
+        cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+        with cctx.stream_writer(payload, write_size=IO_BYTES,  # type: ignore[arg-type]
+                                closefd=False) as zw:
+            counter = _Sink(zw)  # type: ignore[arg-type]
+            with tarfile.open(fileobj=counter, mode="w|", format=tarfile.PAX_FORMAT,
+                              bufsize=IO_BYTES) as tar:
+                tar.copybufsize = IO_BYTES  # type: ignore[attr-defined]  # member reads
+                _add(tar, BUNDLE_CSV_NAME, csv)
+                _add(tar, BUNDLE_META_NAME, meta)
             raw = counter.count
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, out)
-    with out.open("rb") as fh:
-        digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    return Bundle(out, digest, out.stat().st_size, raw)
+    return Bundle(out, digest.hexdigest(), payload.count, raw)
 
 
 def read_bundle(payload: bytes, max_raw_bytes: int) -> tuple[bytes, bytes]:

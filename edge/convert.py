@@ -7,7 +7,9 @@ renamed, the CSV first, so a present ``.meta.json`` means a complete pair.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
+import io
 import logging
 import os
 from dataclasses import dataclass
@@ -34,8 +36,12 @@ from schemas.wheel_csv import (
 
 log = logging.getLogger(__name__)
 CONVERTER = "wheelwatch-edge-convert/1"
+#: Scans up to this many rows (a CSV of ~20 MB) are converted in memory by the uploader:
+#: no work files to write, read back and delete. Larger ones stream to disk (bounded RAM).
+IN_MEMORY_MAX_ROWS = 1_000_000
 
-__all__ = ["ConvertResult", "WheelContext", "convert_scan", "scan_columns", "write_csv"]
+__all__ = ["ConvertResult", "WheelContext", "convert_scan", "csv_bytes", "scan_columns",
+           "write_csv"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ class ConvertResult:
     rows: int
     bytes: int
     meta: WheelMetadata
+    csv_data: builtins.bytes | None = None  # made in memory: the bytes, no file written
+    meta_data: builtins.bytes | None = None
 
 
 def _sources(scan: Scan) -> dict[str, str]:
@@ -92,16 +100,27 @@ def _tmp(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp")
 
 
-def write_csv(columns: dict[str, np.ndarray], path: Path) -> int:
-    """Write the tidy columns as CSV with polars; returns the file size in bytes."""
+def _frame(columns: dict[str, np.ndarray]) -> pl.DataFrame:
     frame = pl.DataFrame({k: pl.Series(k, v) for k, v in columns.items()})
     if "intensity" not in frame.columns:
         frame = frame.insert_column(3, pl.Series("intensity", [None] * frame.height,
                                                  dtype=pl.UInt8))
+    return frame
+
+
+def write_csv(columns: dict[str, np.ndarray], path: Path) -> int:
+    """Write the tidy columns as CSV with polars; returns the file size in bytes."""
     tmp = _tmp(path)
-    frame.write_csv(tmp, include_header=True, float_precision=None, null_value="")
+    _frame(columns).write_csv(tmp, include_header=True, float_precision=None, null_value="")
     os.replace(tmp, path)
     return path.stat().st_size
+
+
+def csv_bytes(columns: dict[str, np.ndarray]) -> bytes:
+    """The bytes :func:`write_csv` would write, made in memory."""
+    out = io.BytesIO()
+    _frame(columns).write_csv(out, include_header=True, float_precision=None, null_value="")
+    return out.getvalue()
 
 
 def _file_ref(path: Path, data: np.ndarray | None = None) -> FileRef:
@@ -153,6 +172,7 @@ def convert_scan(
     *,
     context: WheelContext | None = None,
     calibration: Calibration | None = None,
+    in_memory_max_rows: int = 0,
 ) -> ConvertResult:
     """Convert the scan at ``scan_path`` (.dat or .xml) into ``out_dir``.
 
@@ -160,13 +180,24 @@ def convert_scan(
     memory (not mapped: a file truncated meanwhile cannot crash the process) and the
     recorded sha256 is that of the bytes converted. Raises ScanFormatError for an
     unreadable scan; OSError propagates for an unwritable output folder.
+
+    A scan of at most ``in_memory_max_rows`` rows is converted in memory instead: the
+    result holds the same files' bytes (``csv_data``, ``meta_data``) and nothing is
+    written (the uploader bundles them straight away; larger scans stream to disk).
     """
     scan = read_scan(scan_path, in_memory=True)
     columns = scan_columns(scan)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     stem = scan.dat_path.stem
     csv_path, meta_path = out / f"{stem}.csv", out / f"{stem}{META_SUFFIX}"
+    if scan.lines * scan.width <= in_memory_max_rows:
+        data = csv_bytes(columns)
+        meta = build_metadata(scan, csv_path, len(data), context or WheelContext(),
+                              calibration)
+        return ConvertResult(csv_path=csv_path, meta_path=meta_path, file_id=meta.file_id,
+                             rows=meta.rows, bytes=len(data), meta=meta, csv_data=data,
+                             meta_data=meta.to_json().encode("utf-8"))
+    out.mkdir(parents=True, exist_ok=True)
     nbytes = write_csv(columns, csv_path)
     meta = build_metadata(scan, csv_path, nbytes, context or WheelContext(), calibration)
     tmp = _tmp(meta_path)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from edge.bundle import Bundle, ChunkContext, chunk_messages
-from edge.tracker import FileRow, Tracker
+from edge.tracker import FileRow, StateChange, Tracker
 from edge.transport import OutMessage, Transport
 from schemas.config import SiteConfig
 from schemas.errors import TransportError
@@ -96,15 +96,18 @@ class Publisher:
             return False
         self._ok(camera)
         pos = 0
+        changes = []  # the whole window is recorded in one transaction
         for row, (done, todo, _) in zip(rows, plans, strict=True):
             for i in todo:
                 done[i] = ids[pos]
                 pos += 1
             now = time.time()
-            self.tracker.set_state(row.key, "published", f"message ids {done}",
-                                   message_ids=json.dumps(done), published_at=now)
-            self.tracker.set_state(row.key, "confirmed", f"{len(done)} chunk(s) confirmed",
-                                   confirmed_at=now, last_error=None)
+            changes += [
+                StateChange(row.key, "published", f"message ids {done}",
+                            {"message_ids": json.dumps(done), "published_at": now}),
+                StateChange(row.key, "confirmed", f"{len(done)} chunk(s) confirmed",
+                            {"confirmed_at": now, "last_error": None})]
+        self.tracker.set_states(changes)
         return True
 
     def _messages(self, row: FileRow) -> tuple[list[str], list[int], list[OutMessage]]:

@@ -9,7 +9,7 @@ resend a chunk the cloud reports missing; it goes early while the disk is gettin
 from __future__ import annotations
 
 from edge.files import apply_retention
-from edge.tracker import Tracker
+from edge.tracker import StateChange, Tracker
 from schemas.config import SiteConfig
 
 
@@ -17,17 +17,20 @@ def clean_confirmed(cfg: SiteConfig, tracker: Tracker, *, keep_bundles: bool) ->
     """Apply the retention setting to every confirmed file and mark it cleaned."""
     keep = keep_bundles and cfg.edge.keep_bundles_s > 0
     rows = tracker.files("state = 'confirmed'")
-    for row in rows:
-        kept = keep and row.bundle_path is not None
-        apply_retention([row.dat_path, row.xml_path],
-                        [row.csv_path, row.meta_path, None if kept else row.bundle_path],
-                        cfg.edge.retention, cfg.path(cfg.edge.archive_dir) / row.camera)
-        detail = f"retention {cfg.edge.retention}"
-        if kept:
-            tracker.set_state(row.key, "cleaned", detail + f"; bundle kept "
-                              f"{cfg.edge.keep_bundles_s:.0f} s for wheel-edge republish")
-        else:
-            tracker.set_state(row.key, "cleaned", detail, bundle_path=None)
+    detail = f"retention {cfg.edge.retention}"
+    changes: list[StateChange] = []
+    try:
+        for row in rows:
+            kept = keep and row.bundle_path is not None
+            apply_retention([row.dat_path, row.xml_path],
+                            [row.csv_path, row.meta_path, None if kept else row.bundle_path],
+                            cfg.edge.retention, cfg.path(cfg.edge.archive_dir) / row.camera)
+            changes.append(StateChange(
+                row.key, "cleaned", f"{detail}; bundle kept {cfg.edge.keep_bundles_s:.0f} s"
+                " for wheel-edge republish") if kept else
+                StateChange(row.key, "cleaned", detail, {"bundle_path": None}))
+    finally:  # the files cleaned so far are recorded in one transaction, even on an error
+        tracker.set_states(changes)
     return len(rows)
 
 

@@ -14,18 +14,19 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from edge.tracker_rows import SCHEMA, FileRow, file_row
+from edge.tracker_rows import SCHEMA, FileRow, Found, StateChange, file_row
 from schemas.errors import StoreError
 
 STATES = ("discovered", "converted", "published", "confirmed", "cleaned", "quarantined")
 OPEN_STATES = ("discovered", "converted", "published")
-__all__ = ["OPEN_STATES", "STATES", "FileRow", "Tracker", "empty_camera_status"]
+__all__ = ["OPEN_STATES", "STATES", "FileRow", "Found", "StateChange", "Tracker",
+           "empty_camera_status"]
 
 
 class Tracker:
@@ -86,13 +87,21 @@ class Tracker:
 
     def set_state(self, key: str, state: str, detail: str | None = None, **fields: Any) -> None:
         """Move a file to ``state`` (recorded in history) and update columns."""
-        if state not in STATES:
-            raise ValueError(f"unknown state {state!r}")
-        cols = {"state": state, "updated_at": time.time(), **fields}
-        sets = ", ".join(f"{c} = ?" for c in cols)
+        self.set_states([StateChange(key, state, detail, fields)])
+
+    def set_states(self, changes: Sequence[StateChange]) -> None:
+        """Several :meth:`set_state` moves in one transaction (all or none), in order."""
+        for change in changes:
+            if change.state not in STATES:
+                raise ValueError(f"unknown state {change.state!r}")
+        if not changes:
+            return
         with self.tx() as db:
-            db.execute(f"UPDATE files SET {sets} WHERE key = ?", (*cols.values(), key))
-            self._history(db, key, state, detail)
+            for key, state, detail, fields in changes:
+                cols = {"state": state, "updated_at": time.time(), **fields}
+                sets = ", ".join(f"{c} = ?" for c in cols)
+                db.execute(f"UPDATE files SET {sets} WHERE key = ?", (*cols.values(), key))
+                self._history(db, key, state, detail)
 
     def record(self, key: str, detail: str) -> str | None:
         """Append an action (``detail``) to a file's history under its current state,
@@ -109,20 +118,30 @@ class Tracker:
                  capture_time: datetime, source: str, appeared_at: float | None = None
                  ) -> bool:
         """Record a newly found scan pair; False if it is already known."""
-        key = f"{camera}/{stem}"
+        return bool(self.discover_many([
+            Found(camera, stem, dat, xml, size, capture_time, source, appeared_at)]))
+
+    def discover_many(self, found: Sequence[Found]) -> int:
+        """Record newly found scan pairs in one transaction; how many were not known yet."""
+        if not found:
+            return 0
         now = time.time()
+        new = 0
         with self.tx() as db:
-            cur = db.execute(
-                "INSERT OR IGNORE INTO files (key, camera, stem, dat_path, xml_path, size,"
-                " capture_time, time_source, state, discovered_at, updated_at, appeared_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'discovered', ?, ?, ?)",
-                (key, camera, stem, str(dat), str(xml), size,
-                 capture_time.astimezone(UTC).isoformat(), source, now, now,
-                 appeared_at if appeared_at is not None else now),
-            )
-            if cur.rowcount:
-                self._history(db, key, "discovered", f"capture time from {source}")
-            return bool(cur.rowcount)
+            for f in found:
+                key = f"{f.camera}/{f.stem}"
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO files (key, camera, stem, dat_path, xml_path, size,"
+                    " capture_time, time_source, state, discovered_at, updated_at, appeared_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'discovered', ?, ?, ?)",
+                    (key, f.camera, f.stem, str(f.dat), str(f.xml), f.size,
+                     f.capture_time.astimezone(UTC).isoformat(), f.source, now, now,
+                     f.appeared_at if f.appeared_at is not None else now),
+                )
+                if cur.rowcount:
+                    self._history(db, key, "discovered", f"capture time from {f.source}")
+                    new += 1
+        return new
 
     def files(self, where: str = "1", args: tuple[Any, ...] = ()) -> list[FileRow]:
         """Tracked files matching an SQL condition, by capture time."""

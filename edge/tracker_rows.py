@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -44,6 +46,29 @@ CREATE TABLE IF NOT EXISTS errors (
     camera TEXT PRIMARY KEY, at REAL NOT NULL, message TEXT NOT NULL
 );
 """
+
+
+class StateChange(NamedTuple):
+    """One move of :meth:`edge.tracker.Tracker.set_states`: file, new state, history
+    detail, and the columns to update with it."""
+
+    key: str
+    state: str
+    detail: str | None = None
+    fields: Mapping[str, Any] = MappingProxyType({})
+
+
+class Found(NamedTuple):
+    """A scan pair for :meth:`edge.tracker.Tracker.discover_many`."""
+
+    camera: str
+    stem: str
+    dat: Path
+    xml: Path
+    size: int
+    capture_time: datetime
+    source: str
+    appeared_at: float | None = None
 
 
 @dataclass(frozen=True)

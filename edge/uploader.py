@@ -25,7 +25,7 @@ from edge.publishing import UNASSIGNED, UNKNOWN_TRAIN, Publisher
 from edge.rfid import RfidLog
 from edge.runs import PassCloser, build_manifest
 from edge.scanfiles import FolderState, capture_time
-from edge.tracker import FileRow, Tracker
+from edge.tracker import FileRow, Found, Tracker
 from edge.transport import OutMessage, Transport
 from schemas.config import SiteConfig
 from schemas.errors import ScanFormatError, TransportError
@@ -51,6 +51,8 @@ class Converted:
     csv_path: Path
     meta_path: Path
     file_id: str
+    csv_data: bytes | None = None  # made in memory: the bytes (no file at csv_path)
+    meta_data: bytes | None = None
 
 
 class Converter(Protocol):
@@ -153,7 +155,7 @@ class Uploader:
     # -- stages ---------------------------------------------------------------------
     def discover(self, now: float) -> int:
         """Find ready pairs in every camera folder; quarantine long-orphaned halves."""
-        new = 0
+        found: list[Found] = []
         present: set[tuple[str, str]] = set()
         for cam, folder in self.folders.items():
             ready, orphans = folder.rescan(now, self.cfg.edge.stable_s, self.cfg.edge.orphan_s)
@@ -162,10 +164,11 @@ class Uploader:
                 if (cam, pair.stem) in self.known:
                     continue
                 when, source = capture_time(pair.dat)
-                new += self.tracker.discover(cam, pair.stem, pair.dat, pair.xml, pair.size,
-                                             when, source, appeared_at=pair.mtime)
+                found.append(Found(cam, pair.stem, pair.dat, pair.xml, pair.size, when, source,
+                                   appeared_at=pair.mtime))
             for path, reason in orphans:
                 self._quarantine_paths(cam, [path], reason)
+        new = self.tracker.discover_many(found)  # one transaction for the whole rescan
         self.known = present  # bounded by what the folders hold
         return new
 
@@ -199,13 +202,15 @@ class Uploader:
         return done
 
     def _convert(self, row: FileRow) -> None:
-        out_dir = self.work_dir / row.camera
-        conv = self.converter(row, out_dir)
-        bundle = make_bundle(conv.csv_path, conv.meta_path, out_dir / f"{row.stem}.tar.zst")
+        conv = self.converter(row, out_dir := self.work_dir / row.camera)
+        csv = conv.csv_path if conv.csv_data is None else conv.csv_data
+        meta = conv.meta_path if conv.meta_data is None else conv.meta_data
+        bundle = make_bundle(csv, meta, out_dir / f"{row.stem}.tar.zst")
         count = -(-bundle.payload_bytes // self.cfg.edge.chunk_bytes)
-        self.tracker.set_state(
+        self.tracker.set_state(  # work files only when written (retention removes them)
             row.key, "converted", f"{bundle.payload_bytes} bytes, {count} chunk(s)",
-            file_id=conv.file_id, csv_path=str(conv.csv_path), meta_path=str(conv.meta_path),
+            file_id=conv.file_id, csv_path=str(csv) if isinstance(csv, Path) else None,
+            meta_path=str(meta) if isinstance(meta, Path) else None,
             bundle_path=str(bundle.path), chunk_count=count,
             payload_bytes=bundle.payload_bytes, sha256=bundle.sha256, raw_bytes=bundle.raw_bytes,
         )

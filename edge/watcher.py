@@ -11,7 +11,8 @@ log = logging.getLogger(__name__)
 
 
 class FolderWatcher:
-    """Sets ``wake`` whenever something is created, modified or moved in the folders."""
+    """Sets ``wake`` whenever a file is created, closed after writing, or moved in the
+    folders."""
 
     def __init__(self, folders: list[Path], wake: threading.Event) -> None:
         self.folders = folders
@@ -20,21 +21,32 @@ class FolderWatcher:
 
     def start(self) -> bool:
         """Start watching; False (rescans only) if the platform refuses."""
-        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.events import (
+            FileClosedEvent,
+            FileCreatedEvent,
+            FileMovedEvent,
+            FileSystemEvent,
+            FileSystemEventHandler,
+        )
         from watchdog.observers import Observer
 
         wake = self.wake
 
         class _Handler(FileSystemEventHandler):
             def on_any_event(self, event: FileSystemEvent) -> None:
-                if event.event_type in ("created", "modified", "moved", "closed"):
-                    wake.set()
+                wake.set()
 
+        # Only the events that can complete a file: the kernel then does not even report
+        # every write, open, read or delete (the uploader's own reads and deletes of the
+        # scans were most of the events, each handled in Python by watchdog's threads).
+        wanted: list[type[FileSystemEvent]] = [FileCreatedEvent, FileMovedEvent,
+                                               FileClosedEvent]
         try:
             observer = Observer()
             for folder in self.folders:
                 folder.mkdir(parents=True, exist_ok=True)
-                observer.schedule(_Handler(), str(folder), recursive=False)
+                observer.schedule(_Handler(), str(folder), recursive=False,
+                                  event_filter=wanted)
             observer.start()
         except OSError as exc:
             log.warning("filesystem events unavailable (%s); relying on rescans", exc)

@@ -136,3 +136,43 @@ def test_no_temporary_files_left(tmp_path: Path) -> None:
     dat = write_ranger3(tmp_path / "in" / "x.dat", 3, 3)
     convert_scan(dat, tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x.csv", "x.meta.json"]
+
+
+def _float_scan(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(9)
+    rr = rng.uniform(-50, 1758, (5, 12)).astype(np.float32)
+    rr[0, 0], rr[0, 1] = np.nan, np.float32(1 / 3)
+    dat, _ = write_scan(tmp_path / "f.dat", {"Range R": rr, "Range X": rr * 2},
+                        component_name="HorMax 1", component_valuetype="",
+                        traits_tag="worldrangetraits", traits={})
+    return dat
+
+
+def _range_only_scan(tmp_path: Path) -> Path:
+    arrays = {"Range": np.arange(12, dtype=np.uint16).reshape(3, 4)}
+    return write_scan(tmp_path / "r.dat", arrays, component_name="Hi3D 1",
+                      component_valuetype="DCM", traits_tag="sensorrangetraits",
+                      traits={})[0]
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: write_ranger3(p / "Cam_02_20261127_142301_512.dat", 40, 64, scatter=True),
+    _float_scan, _range_only_scan])
+def test_in_memory_conversion_gives_the_files_bytes_and_writes_nothing(
+        tmp_path: Path, make: object) -> None:
+    dat = make(tmp_path)  # type: ignore[operator]
+    ctx = WheelContext(site="park1", camera="Cam_02", wheel_id="W07",
+                       capture_time=datetime(2026, 11, 27, tzinfo=UTC))
+    on_disk = convert_scan(dat, tmp_path / "disk", context=ctx)
+    mem = convert_scan(dat, tmp_path / "mem", context=ctx, in_memory_max_rows=10**6)
+    assert not (tmp_path / "mem").exists()
+    assert on_disk.csv_data is None and mem.csv_data == on_disk.csv_path.read_bytes()
+    assert mem.bytes == on_disk.bytes and mem.file_id == on_disk.file_id
+    assert mem.meta_data is not None
+    meta = json.loads(mem.meta_data)
+    jsonschema.validate(meta, SCHEMA)
+    disk_meta = json.loads(on_disk.meta_path.read_text())
+    assert {**meta, "converted_at": None} == {**disk_meta, "converted_at": None}
+    assert mem.csv_path.name == on_disk.csv_path.name
+    small = convert_scan(dat, tmp_path / "small", context=ctx, in_memory_max_rows=1)
+    assert small.csv_data is None and small.csv_path.exists()  # over the limit: files

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from google.api_core import exceptions as gexc
 
 from edge.bundle import ChunkContext, chunk_messages, make_bundle, read_bundle
 from edge.rfid import RfidLog, parse_line
 from edge.scanfiles import FolderState, capture_time, capture_time_from_name
-from edge.tracker import Tracker
+from edge.tracker import Found, StateChange, Tracker
 from edge.transport.pubsub import translate
+from schemas.errors import StoreError
 from schemas.messages import ChunkAttributes
 from tests.edge.sitekit import T0
 
@@ -87,6 +90,28 @@ def test_tracker_states_history_restart_and_status(tmp_path: Path) -> None:
     assert t2.prune(time.time() + 1) == 1 and t2.get("Cam_01/s1") is None
 
 
+def test_tracker_batches_are_one_transaction(tmp_path: Path) -> None:
+    t = Tracker(tmp_path / "t.sqlite")
+    found = [Found("Cam_01", s, tmp_path / f"{s}.dat", tmp_path / f"{s}.xml", 10, T0, "name")
+             for s in ("s1", "s2")]
+    assert t.discover_many(found) == 2
+    assert t.discover_many([*found, found[0]._replace(stem="s3")]) == 1  # only s3 is new
+    assert [h[0] for h in t.history("Cam_01/s3")] == ["discovered"]
+    t.set_states([StateChange("Cam_01/s1", "converted", "c", {"file_id": "f" * 32}),
+                  StateChange("Cam_01/s1", "published", "p"),
+                  StateChange("Cam_01/s2", "converted")])
+    row = t.get("Cam_01/s1")
+    assert row is not None and row.state == "published" and row.file_id == "f" * 32
+    assert [h[0] for h in t.history("Cam_01/s1")] == ["discovered", "converted", "published"]
+    with pytest.raises(StoreError):  # a failing move rolls back the ones before it
+        t.set_states([StateChange("Cam_01/s2", "published"),
+                      StateChange("Cam_01/s3", "converted", None, {"no_such_column": 1})])
+    with pytest.raises(ValueError):
+        t.set_states([StateChange("Cam_01/s2", "published"), StateChange("Cam_01/s3", "gone")])
+    assert [t.get(f"Cam_01/{s}").state for s in ("s2", "s3")] == ["converted", "discovered"]
+    assert [h[0] for h in t.history("Cam_01/s2")] == ["discovered", "converted"]
+
+
 def test_tracker_status_of_a_camera_with_an_error_but_no_files(tmp_path: Path) -> None:
     t = Tracker(tmp_path / "t.sqlite")
     t.discover("Cam_01", "s1", tmp_path / "s1.dat", tmp_path / "s1.xml", 10, T0, "name")
@@ -113,6 +138,23 @@ def test_bundle_roundtrip_deterministic_and_chunked(tmp_path: Path) -> None:
     assert [a.chunk_index for a in attrs] == list(range(len(msgs)))
     payload = b"".join(m.data for m in msgs)
     assert read_bundle(payload, b1.raw_bytes) == (csv.read_bytes(), meta.read_bytes())
+
+
+def test_bundle_from_bytes_equals_bundle_from_files(tmp_path: Path) -> None:
+    csv, meta = tmp_path / "w.csv", tmp_path / "w.meta.json"
+    rows = "".join(f"{i // 300},{i % 300},{(i * 7919) % 65536},{i % 256}\n"
+                   for i in range(60_000))  # over a MiB: several tar records and writes
+    csv.write_text("line,x,range,intensity\n" + rows)
+    meta.write_text('{"a": 1}')
+    from_files = make_bundle(csv, meta, tmp_path / "f.tar.zst")
+    in_memory = make_bundle(csv.read_bytes(), meta.read_bytes(), tmp_path / "m.tar.zst")
+    data = from_files.path.read_bytes()
+    assert in_memory.path.read_bytes() == data
+    assert from_files.sha256 == in_memory.sha256 == hashlib.sha256(data).hexdigest()
+    assert from_files.payload_bytes == in_memory.payload_bytes == len(data)
+    assert from_files.raw_bytes == in_memory.raw_bytes
+    assert read_bundle(data, from_files.raw_bytes) == (csv.read_bytes(), meta.read_bytes())
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_translate_google_errors() -> None:
