@@ -42,6 +42,7 @@ def _run_one(name: str) -> list[dict[str, Any]]:
     rows = [{"bench": name, **row} for row in module.run()]
     print(f"[bench] {name}: {len(rows)} rows in {time.perf_counter() - started:.1f} s",
           file=sys.stderr)
+    os.sync()  # the next bench must not pay for this one's writeback (e.g. a year of rows)
     return rows
 
 
