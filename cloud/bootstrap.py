@@ -118,7 +118,7 @@ def build_scorer(cfg: SiteConfig) -> Scorer:
 
 def heatmap_lookup(blobs: BlobStore) -> Callable[[WheelScored], str | None]:
     """URI of the stored heatmap of a scored wheel (stored for bad wheels only)."""
-    from cloud.pipeline import heatmap_key
+    from cloud.pipeline_rows import heatmap_key
 
     def lookup(ev: WheelScored) -> str | None:
         return blobs.uri(heatmap_key(ev)) if ev.defect != "none" else None

@@ -86,7 +86,8 @@ class ChunkHandler:
             return
         if receipt.complete and receipt.state not in FINAL:
             try:
-                outcome = self._pipeline.process(a.file_id)
+                whole = d.data if a.chunk_count == 1 else None  # no need to read it back
+                outcome = self._pipeline.process(a.file_id, whole)
             except ContractError as exc:
                 self._dead.reject(d, self._topic, a.file_id, str(exc))
                 return

@@ -17,22 +17,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud import domain_events as de
-from cloud.blob import object_key
 from cloud.lease import LeaseKeeper
 from cloud.outbox import add_event, utc
+from cloud.pipeline_rows import attributes_of, file_row, heatmap_key, keys_of, score_row
 from cloud.ports import BlobStore, Scorer, ScoreResult, Warehouse
 from cloud.reassembly import Bundle, unpack
 from cloud.sql import repository as repo
 from cloud.sql.models import FileChunk, Run, Score, TrackedFile
 from cloud.tracker import FINAL, LeaseLost, Tracker
 from schemas.errors import ContractError, WheelWatchError
-from schemas.messages import ChunkAttributes
 
 log = logging.getLogger(__name__)
 PositionLookup = Callable[[str, str, str], int | None]  # (train, camera, wheel) -> position
@@ -49,6 +48,15 @@ class PipelineSettings:
     work_dir: Path = Path("state/cloud_work")
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What the store step read and stamped, for the write step of the same attempt."""
+
+    position: int | None
+    run_count: int | None
+    stamps: dict[str, datetime]
+
+
 @runtime_checkable
 class BytesScorer(Protocol):
     """A scorer that reads the CSV and metadata from memory (``cloud.scoring``)."""
@@ -56,30 +64,6 @@ class BytesScorer(Protocol):
     def score_bytes(self, csv: bytes, meta_json: bytes) -> ScoreResult:
         """Score one wheel from its CSV and metadata bytes."""
         ...
-
-
-def attributes_of(f: TrackedFile) -> ChunkAttributes:
-    """The file-level chunk attributes recorded for a tracked file."""
-    return ChunkAttributes(site=f.site_id, camera=f.camera, file_id=f.file_id,
-                           wheel_id=f.wheel_id, train_id=f.train_id, run_id=f.run_id,
-                           capture_time=utc(f.capture_time), chunk_index=0,
-                           chunk_count=f.chunk_count, sha256=f.sha256,
-                           payload_bytes=f.payload_bytes, raw_bytes=f.raw_bytes)
-
-
-def _keys(f: TrackedFile) -> tuple[str, str]:
-    cap = utc(f.capture_time)
-    return (object_key(f.site_id, f.camera, cap, f.wheel_id, f.file_id, "csv"),
-            object_key(f.site_id, f.camera, cap, f.wheel_id, f.file_id, "meta.json"))
-
-
-def heatmap_key(f: TrackedFile | de.WheelScored) -> str:
-    """Object key of the model's heatmap PNG of a (bad) wheel's scan."""
-    if isinstance(f, de.WheelScored):
-        return object_key(f.site, f.camera, utc(f.capture_time), f.wheel_id, f.file_id,
-                          "heatmap.png")
-    return object_key(f.site_id, f.camera, utc(f.capture_time), f.wheel_id, f.file_id,
-                      "heatmap.png")
 
 
 class FilePipeline:
@@ -100,11 +84,13 @@ class FilePipeline:
         self._positions = positions or (lambda _t, _c, _w: None)
         self._sites_known: set[tuple[str, str, str]] = set()  # (site, camera, train) rows
 
-    def process(self, file_id: str) -> str:
+    def process(self, file_id: str, payload: bytes | None = None) -> str:
         """Take the file as far as it goes; returns its final state or ``busy``.
 
-        The lease is renewed while the work goes on (:class:`cloud.lease.LeaseKeeper`).
-        ContractError (bad bundle) rejects the file; other errors release the lease.
+        ``payload``: the file's whole bundle when the caller holds it (a one-chunk file
+        just received), else it is read from the persisted chunks. The lease is renewed
+        while the work goes on (:class:`cloud.lease.LeaseKeeper`). ContractError (bad
+        bundle) rejects the file; other errors release the lease.
         """
         owner = f"{self._cfg.owner[:110]}/{uuid.uuid4().hex[:8]}"  # one holder per attempt
         f = self._tracker.claim(file_id, owner, self._cfg.lease_s)
@@ -112,7 +98,7 @@ class FilePipeline:
             return "busy"
         try:
             with LeaseKeeper(self._tracker, file_id, owner, self._cfg.lease_s):
-                self._steps(f, owner)
+                self._steps(f, owner, payload)
         except LeaseLost:
             log.info("file %s taken over by another worker", file_id)
             return "busy"
@@ -127,15 +113,28 @@ class FilePipeline:
             raise
         return "written"
 
-    def _steps(self, f: TrackedFile, owner: str) -> None:
-        """Each step's rows and its state change commit together (one transaction)."""
-        bundle = None
-        if ORDER.index(f.state) < ORDER.index("stored"):
-            bundle = unpack(self._tracker.payload(f.file_id), attributes_of(f),
-                            self._cfg.max_raw_bytes)
-            self._store(f, bundle, owner, assembled_at=self._clock())
-        result, scored_at = self._score(f, owner, bundle)
-        self._write(f, result, scored_at, owner)
+    def _steps(self, f: TrackedFile, owner: str, payload: bytes | None) -> None:
+        """Each step's rows and its state change commit together (one transaction).
+
+        A file not yet stored is stored and scored in one transaction (the blobs and the
+        score are made first, both idempotent); if scoring fails it is stored alone.
+        """
+        if ORDER.index(f.state) >= ORDER.index("stored"):
+            result, scored_at = self._score(f, owner, None)
+            self._write(f, result, scored_at, owner)
+            return
+        bundle = unpack(payload if payload is not None else self._tracker.payload(f.file_id),
+                        attributes_of(f), self._cfg.max_raw_bytes)
+        assembled_at = self._clock()
+        self._put_objects(f, bundle)
+        try:
+            result = self._scored_now(f, bundle)
+        except WheelWatchError:
+            self._store(f, bundle, owner, assembled_at)
+            raise
+        scored_at = self._clock()
+        done = self._store(f, bundle, owner, assembled_at, (result, scored_at))
+        self._write(f, result, scored_at, owner, done)
 
     def _advance(self, s: Session, f: TrackedFile, owner: str, state: str,
                  now: datetime, **stamps: datetime) -> None:
@@ -160,7 +159,7 @@ class FilePipeline:
             if self._tracker.reject(f.file_id, reason):
                 rejected = self._tracker.get(f.file_id)
                 assert rejected is not None
-                self._wh.insert_rows("files", [self._file_row(rejected, None)], [f.file_id])
+                self._wh.insert_rows("files", [file_row(rejected, None)], [f.file_id])
         else:
             self._tracker.release(f.file_id, owner, reason)
         with self._sessions.begin() as s:
@@ -169,15 +168,21 @@ class FilePipeline:
                 detected_at=now), now)
         log.warning("file %s (%s %s): %s", f.file_id, f.camera, f.wheel_id, reason)
 
-    def _store(self, f: TrackedFile, bundle: Bundle, owner: str,
-               assembled_at: datetime) -> None:
-        csv_key, meta_key = _keys(f)
+    def _put_objects(self, f: TrackedFile, bundle: Bundle) -> None:
+        csv_key, meta_key = keys_of(f)
         self._blobs.put_if_absent(csv_key, bundle.csv, "text/csv")
         self._blobs.put_if_absent(meta_key, bundle.meta_json, "application/json")
+
+    def _store(self, f: TrackedFile, bundle: Bundle, owner: str, assembled_at: datetime,
+               scored: tuple[ScoreResult, datetime] | None = None) -> Stored:
+        """The scan row (and the score row, if ``scored``) and the state change: one
+        transaction. Returns what :meth:`_write` needs, read in the same transaction."""
+        csv_key, meta_key = keys_of(f)
         sources = [str(v.get("name")) for k, v in bundle.meta.items()
                    if k.startswith("source_") and isinstance(v, dict)]
         now = self._clock()
         known = (f.site_id, f.camera, f.train_id)
+        stamps = {"assembled_at": assembled_at} if f.state == "receiving" else {}
         with self._sessions.begin() as s:
             if known in self._sites_known:  # rows committed before: skip 3 inserts
                 repo.camera_file_at(s, f.site_id, f.camera, now)
@@ -188,9 +193,26 @@ class FilePipeline:
                         if pos is not None else None)
             repo.add_scan(s, f, wheel_pk, self._blobs.uri(csv_key), self._blobs.uri(meta_key),
                           sources, now)
-            stamps = {"assembled_at": assembled_at} if f.state == "receiving" else {}
-            self._advance(s, f, owner, "stored", now, **stamps)
+            if scored is None:
+                self._advance(s, f, owner, "stored", now, **stamps)
+            else:
+                self._insert_score(s, f, *scored)
+                self._advance(s, f, owner, "scored", now, stored_at=now, **stamps)
+            run_count = self._run_count(s, f)
         self._sites_known.add(known)
+        return Stored(pos, run_count, {"stored_at": now, "scored_at": now, **stamps})
+
+    def _run_count(self, s: Session, f: TrackedFile) -> int | None:
+        return s.scalar(select(Run.run_count).where(Run.site_id == f.site_id,
+                                                    Run.run_id == f.run_id))
+
+    def _insert_score(self, s: Session, f: TrackedFile, result: ScoreResult,
+                      scored_at: datetime) -> None:
+        repo.insert_ignore(s, Score.__table__, {  # type: ignore[arg-type]
+            "file_id": f.file_id, "model_version": result.model_version,
+            "score": result.score, "defect": result.defect,
+            "location": json.dumps(result.location), "stats": json.dumps(result.stats),
+            "scored_at": scored_at}, ["file_id", "model_version"])
 
     def _position(self, s: Session, f: TrackedFile) -> int | None:
         pos = repo.position_of(s, f.site_id, f.run_id, f.camera, f.wheel_id)
@@ -208,21 +230,23 @@ class FilePipeline:
                                  json.loads(row.stats))
             scored_at = utc(row.scored_at)
         else:
-            result, scored_at = self._run_scorer(f, bundle), self._clock()
-            if result.heatmap_png:  # where the model saw the defect, for the crew's message
-                self._blobs.put_if_absent(heatmap_key(f), result.heatmap_png, "image/png")
+            result, scored_at = self._scored_now(f, bundle), self._clock()
         if row is not None and f.state == "scored":
             return result, scored_at
         with self._sessions.begin() as s:
             if row is None:
-                repo.insert_ignore(s, Score.__table__, {  # type: ignore[arg-type]
-                    "file_id": f.file_id, "model_version": version, "score": result.score,
-                    "defect": result.defect, "location": json.dumps(result.location),
-                    "stats": json.dumps(result.stats), "scored_at": scored_at,
-                }, ["file_id", "model_version"])
+                self._insert_score(s, f, result, scored_at)
             if f.state != "scored":
                 self._advance(s, f, owner, "scored", self._clock())
         return result, scored_at
+
+    def _scored_now(self, f: TrackedFile, bundle: Bundle | None) -> ScoreResult:
+        """Run the scorer; a bad wheel's heatmap (where the model saw the defect, for the
+        crew's message) is stored beside its CSV."""
+        result = self._run_scorer(f, bundle)
+        if result.heatmap_png:
+            self._blobs.put_if_absent(heatmap_key(f), result.heatmap_png, "image/png")
+        return result
 
     def _run_scorer(self, f: TrackedFile, bundle: Bundle | None) -> ScoreResult:
         """Score the stored CSV: the bundle just stored (the same bytes), else the objects.
@@ -232,7 +256,7 @@ class FilePipeline:
         if bundle is not None:
             csv, meta = bundle.csv, bundle.meta_json
         else:
-            csv_key, meta_key = _keys(f)
+            csv_key, meta_key = keys_of(f)
             csv, meta = self._blobs.get(csv_key), self._blobs.get(meta_key)
         if isinstance(self._scorer, BytesScorer):
             return self._scorer.score_bytes(csv, meta)
@@ -245,68 +269,37 @@ class FilePipeline:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def _write(self, f: TrackedFile, r: ScoreResult, scored_at: datetime, owner: str
-               ) -> None:
+    def _write(self, f: TrackedFile, r: ScoreResult, scored_at: datetime, owner: str,
+               done: Stored | None = None) -> None:
         """Warehouse rows, then (one transaction, only while the lease is ours) the file
-        written, its WheelScored event, the run's progress, and its chunks purged."""
+        written, its WheelScored event, the run's progress, and its chunks purged.
+        ``done``: what the store step of this attempt read and stamped (else read now)."""
         now = self._clock()
-        with self._sessions() as s:
-            fresh = s.get(TrackedFile, f.file_id)
-            assert fresh is not None
-            s.expunge(fresh)
-            pos = self._position(s, f)
-            run_count = s.scalar(select(Run.run_count).where(Run.site_id == f.site_id,
-                                                             Run.run_id == f.run_id))
-        csv_key, _ = _keys(f)
-        srow = self._score_row(f, r, pos, scored_at, csv_key)
-        srow["run_count"] = run_count
+        if done is None:
+            with self._sessions() as s:
+                fresh = s.get(TrackedFile, f.file_id)
+                assert fresh is not None
+                s.expunge(fresh)
+                done = Stored(self._position(s, f), self._run_count(s, f), {})
+            f = fresh
+        csv_key, _ = keys_of(f)
+        srow = score_row(f, self._sides, self._blobs.uri(csv_key), r, done.position, scored_at)
+        srow["run_count"] = done.run_count
         self._wh.insert_rows("wheel_scores", [srow], [f"{f.file_id}:{r.model_version}"])
-        self._wh.insert_rows("files", [self._file_row(fresh, now)], [f.file_id])
+        self._wh.insert_rows("files", [file_row(f, now, done.stamps)], [f.file_id])
         with self._sessions.begin() as s:
-            done = s.execute(update(TrackedFile).where(
+            res = s.execute(update(TrackedFile).where(
                 TrackedFile.file_id == f.file_id, TrackedFile.lease_owner == owner)
                 .values(state="written", written_at=now, lease_owner=None, lease_until=None,
                         error=None))
-            if not getattr(done, "rowcount", 0):
+            if not getattr(res, "rowcount", 0):
                 raise LeaseLost(f"file {f.file_id}: lease lost before it was written")
             add_event(s, f"scored:{f.file_id}:{r.model_version}", de.WheelScored(
                 site=f.site_id, run_id=f.run_id, train_id=f.train_id, camera=f.camera,
-                side=self._sides.get(f.camera, ""), wheel_id=f.wheel_id, position=pos or 0,
-                file_id=f.file_id, capture_time=utc(f.capture_time), scored_at=scored_at,
-                score=r.score, model_version=r.model_version, defect=r.defect,
-                location=r.location), now)
+                side=self._sides.get(f.camera, ""), wheel_id=f.wheel_id,
+                position=done.position or 0, file_id=f.file_id,
+                capture_time=utc(f.capture_time), scored_at=scored_at, score=r.score,
+                model_version=r.model_version, defect=r.defect, location=r.location), now)
             repo.file_written(s, f.site_id, f.run_id, f.camera, f.wheel_id, now)
             repo.check_run_complete(s, f.site_id, f.run_id, now)
             s.execute(delete(FileChunk).where(FileChunk.file_id == f.file_id))
-
-    def _score_row(self, f: TrackedFile, r: ScoreResult, pos: int | None,
-                   scored_at: datetime, csv_key: str) -> dict[str, Any]:
-        loc = r.location
-        return {
-            "file_id": f.file_id, "site_id": f.site_id, "camera": f.camera,
-            "side": self._sides.get(f.camera), "train_id": f.train_id, "run_id": f.run_id,
-            "run_count": None, "wheel_id": f.wheel_id, "position": pos,
-            "capture_time": utc(f.capture_time), "received_at": utc(f.last_chunk_at),
-            "scored_at": scored_at, "score": r.score, "model_version": r.model_version,
-            "defect": r.defect, "loc_line": loc.get("line"), "loc_column": loc.get("column"),
-            "loc_along_mm": loc.get("along_mm"), "loc_across_mm": loc.get("across_mm"),
-            **{k: r.stats.get(k) for k in (
-                "height_mean", "height_std", "height_p05", "height_p95", "intensity_mean",
-                "intensity_std", "valid_fraction")},
-            "csv_uri": self._blobs.uri(csv_key),
-        }
-
-    @staticmethod
-    def _file_row(f: TrackedFile, written_at: datetime | None) -> dict[str, Any]:
-        def t(v: datetime | None) -> datetime | None:
-            return utc(v) if v is not None else None
-        return {
-            "file_id": f.file_id, "site_id": f.site_id, "camera": f.camera,
-            "wheel_id": f.wheel_id, "train_id": f.train_id, "run_id": f.run_id,
-            "capture_time": utc(f.capture_time),
-            "state": "written" if written_at else f.state, "chunk_count": f.chunk_count,
-            "payload_bytes": f.payload_bytes, "first_chunk_at": t(f.first_chunk_at),
-            "last_chunk_at": t(f.last_chunk_at), "assembled_at": t(f.assembled_at),
-            "stored_at": t(f.stored_at), "scored_at": t(f.scored_at),
-            "written_at": written_at, "error": f.error,
-        }

@@ -239,3 +239,23 @@ def test_bytes_scorer_scores_the_bundle_then_the_stored_object_on_retry(
     assert not (tmp_path / "rig" / "work").exists() or not any(
         (tmp_path / "rig" / "work").iterdir())
     assert count(rig, Score) == 1 and count(rig, FileChunk) == 0
+
+
+@pytest.mark.parametrize("chunk_bytes", [10_000_000, 3000])
+def test_a_one_chunk_file_is_processed_from_the_delivered_bytes(
+        tmp_path: Path, sample: tuple[bytes, dict[str, Any]], chunk_bytes: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rig = make_rig(tmp_path)
+    f = make_file(*sample, chunk_bytes=chunk_bytes)
+    reads: list[str] = []
+    real = rig.worker.tracker.payload
+    monkeypatch.setattr(rig.worker.tracker, "payload",
+                        lambda fid: reads.append(fid) or real(fid))
+    feed(rig, f.messages(), Settled())
+    tf = rig.worker.tracker.get(f.file_id)
+    assert tf.state == "written" and None not in (tf.stored_at, tf.scored_at)
+    assert reads == ([] if len(f.chunks) == 1 else [f.file_id])
+    assert rig.blob_files()[0].read_bytes() == sample[0]
+    row = rig.warehouse_rows("files")[0]
+    assert row["state"] == "written" and row["stored_at"] is not None
+    assert row["assembled_at"] is not None and row["error"] is None
