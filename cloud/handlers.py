@@ -76,7 +76,8 @@ class ChunkHandler:
                                     f"on the topic of camera {self._camera!r}")
             if not d.data:
                 raise ContractError(f"file {a.file_id} chunk {a.chunk_index}: empty data")
-            receipt = self._tracker.record_chunk(a, d.data)
+            owner = self._pipeline.attempt_owner()  # leased with the completing chunk
+            receipt = self._tracker.record_chunk(a, d.data, (owner, self._pipeline.lease_s))
         except ContractError as exc:
             self._dead.reject(d, self._topic, d.attributes.get("file_id"), str(exc))
             return
@@ -87,7 +88,8 @@ class ChunkHandler:
         if receipt.complete and receipt.state not in FINAL:
             try:
                 whole = d.data if a.chunk_count == 1 else None  # no need to read it back
-                outcome = self._pipeline.process(a.file_id, whole)
+                claimed = (receipt.claimed, owner) if receipt.claimed else None
+                outcome = self._pipeline.process(a.file_id, whole, claimed)
             except ContractError as exc:
                 self._dead.reject(d, self._topic, a.file_id, str(exc))
                 return

@@ -84,16 +84,31 @@ class FilePipeline:
         self._positions = positions or (lambda _t, _c, _w: None)
         self._sites_known: set[tuple[str, str, str]] = set()  # (site, camera, train) rows
 
-    def process(self, file_id: str, payload: bytes | None = None) -> str:
+    def attempt_owner(self) -> str:
+        """A lease owner name for one processing attempt (one holder per attempt)."""
+        return f"{self._cfg.owner[:110]}/{uuid.uuid4().hex[:8]}"
+
+    @property
+    def lease_s(self) -> float:
+        """How long a claimed file's lease lasts (renewed while the work goes on)."""
+        return self._cfg.lease_s
+
+    def process(self, file_id: str, payload: bytes | None = None,
+                claimed: tuple[TrackedFile, str] | None = None) -> str:
         """Take the file as far as it goes; returns its final state or ``busy``.
 
         ``payload``: the file's whole bundle when the caller holds it (a one-chunk file
-        just received), else it is read from the persisted chunks. The lease is renewed
+        just received), else it is read from the persisted chunks. ``claimed``: the
+        file and its lease owner when the caller already leased it. The lease is renewed
         while the work goes on (:class:`cloud.lease.LeaseKeeper`). ContractError (bad
         bundle) rejects the file; other errors release the lease.
         """
-        owner = f"{self._cfg.owner[:110]}/{uuid.uuid4().hex[:8]}"  # one holder per attempt
-        f = self._tracker.claim(file_id, owner, self._cfg.lease_s)
+        if claimed is not None:  # leased with its last chunk (Tracker.record_chunk)
+            f: TrackedFile | None = claimed[0]
+            owner = claimed[1]
+        else:
+            owner = self.attempt_owner()
+            f = self._tracker.claim(file_id, owner, self._cfg.lease_s)
         if f is None:
             return "busy"
         try:

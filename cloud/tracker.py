@@ -32,11 +32,12 @@ class LeaseLost(StoreError):
 
 @dataclass(frozen=True)
 class ChunkReceipt:
-    """What recording one chunk found."""
+    """What recording one chunk found (``claimed``: the file, leased to the caller)."""
 
     state: str
     new_chunk: bool
     complete: bool
+    claimed: TrackedFile | None = None
 
 
 class Tracker:
@@ -46,8 +47,13 @@ class Tracker:
         self._sessions = sessions
         self._clock = clock
 
-    def record_chunk(self, a: ChunkAttributes, data: bytes) -> ChunkReceipt:
-        """Persist one chunk (duplicates ignored); ContractError if it contradicts the file."""
+    def record_chunk(self, a: ChunkAttributes, data: bytes,
+                     claim_as: tuple[str, float] | None = None) -> ChunkReceipt:
+        """Persist one chunk (duplicates ignored); ContractError if it contradicts the file.
+
+        ``claim_as`` (owner, lease seconds): if this chunk completes the file, lease it to
+        ``owner`` in the same transaction (as :meth:`claim`), when its lease is free.
+        """
         now = self._clock()
         with self._sessions.begin() as s:
             insert_ignore(s, TrackedFile.__table__, {  # type: ignore[arg-type]
@@ -75,7 +81,9 @@ class Tracker:
             have = s.scalar(select(func.count()).select_from(FileChunk)
                             .where(FileChunk.file_id == a.file_id)) or 0
             heard(s, a.site, "camera", a.camera, now)
-            return ChunkReceipt(f.state, new, have >= f.chunk_count)
+            complete = have >= f.chunk_count
+            claimed = _lease(s, f, claim_as, now) if complete and claim_as else None
+            return ChunkReceipt(f.state, new, complete, claimed)
 
     def claim(self, file_id: str, owner: str, lease_s: float) -> TrackedFile | None:
         """Take the file's lease if it is free/expired/ours and the file is unfinished."""
@@ -195,3 +203,18 @@ class Tracker:
                         and_(TrackedFile.state == "receiving",
                              have >= TrackedFile.chunk_count)),
                 ).limit(limit)).all())
+
+
+def _lease(s: Session, f: TrackedFile, claim_as: tuple[str, float], now: datetime
+           ) -> TrackedFile | None:
+    """Lease the row-locked file ``f`` to ``claim_as[0]`` if its lease is free, expired or
+    already that owner's (the rule of :meth:`Tracker.claim`); the detached snapshot."""
+    owner, lease_s = claim_as
+    if not (f.lease_until is None or utc(f.lease_until) < now or f.lease_owner == owner):
+        return None
+    f.lease_owner = owner
+    f.lease_until = now + timedelta(seconds=lease_s)
+    f.attempts = f.attempts + 1
+    s.flush()
+    s.expunge(f)
+    return f

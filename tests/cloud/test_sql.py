@@ -70,3 +70,24 @@ def test_concurrent_chunks_complete_the_file_exactly_once(sessions: Any,
     assert tracker.payload(f.file_id) == b"".join(f.chunks)
     assert tracker.claim(f.file_id, "a", 60) is not None
     assert tracker.claim(f.file_id, "b", 60) is None
+
+
+def test_the_completing_chunk_leases_the_file_unless_another_holds_it(
+        sessions: Any, tmp_path: Path) -> None:
+    from schemas.messages import ChunkAttributes
+    f = make_file(*make_sample(tmp_path), chunk_bytes=2000)
+    now = [T0]
+    tracker = Tracker(sessions, lambda: now[0])
+    msgs = [(ChunkAttributes.from_attributes(a), d) for d, a in f.messages()]
+    first = [tracker.record_chunk(a, d, ("me", 60)) for a, d in msgs[:-1]]
+    assert [r.claimed for r in first] == [None] * len(first)  # not complete yet
+    assert tracker.claim(f.file_id, "other", 60) is not None  # e.g. a sweep holds it
+    last = tracker.record_chunk(*msgs[-1], ("me", 60))
+    assert last.complete and last.claimed is None
+    assert tracker.get(f.file_id).lease_owner == "other"
+    now[0] = T0 + timedelta(seconds=61)  # the other lease expired: a redelivery takes it
+    again = tracker.record_chunk(*msgs[-1], ("me", 60))
+    assert again.claimed is not None and again.claimed.lease_owner == "me"
+    held = tracker.get(f.file_id)
+    assert (held.lease_owner, held.attempts) == ("me", 2)
+    assert tracker.claim(f.file_id, "third", 60) is None
