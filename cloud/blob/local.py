@@ -8,6 +8,8 @@ from pathlib import Path
 
 from schemas.errors import StoreError
 
+FOLDER_CACHE = 4096  # checked folders remembered (a day of a site's wheels: a few)
+
 
 class LocalBlobStore:
     """Objects are files under ``root``; a write never replaces an existing object."""
@@ -15,14 +17,29 @@ class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._real_root: Path | None = None  # resolved once: a walk of stat calls
+        self._folders: dict[str, Path] = {}  # key prefix -> its checked, resolved folder
 
     def _path(self, key: str) -> Path:
+        """The object's file; StoreError if the key would lead outside the store.
+
+        The folder part is resolved (symbolic links followed) and checked once per
+        folder: resolving costs a stat per path component, and a wheel's objects share
+        their folder. The name part must be a plain file name.
+        """
         if self._real_root is None:
             self._real_root = self.root.resolve()
-        p = (self._real_root / key).resolve()
-        if self._real_root not in p.parents:
-            raise StoreError(f"object key {key!r} escapes the store", retryable=False)
-        return p
+        folder, _, name = key.rpartition("/")
+        if name in ("", ".", "..") or "\x00" in key:
+            raise StoreError(f"object key {key!r} is not a file name", retryable=False)
+        real = self._folders.get(folder)
+        if real is None:
+            real = (self._real_root / folder).resolve() if folder else self._real_root
+            if real != self._real_root and self._real_root not in real.parents:
+                raise StoreError(f"object key {key!r} escapes the store", retryable=False)
+            if len(self._folders) >= FOLDER_CACHE:
+                self._folders.clear()
+            self._folders[folder] = real
+        return real / name
 
     def ensure_container(self) -> bool:
         """Create the root folder if absent."""
