@@ -7,9 +7,10 @@ code never queries the pipeline's internals.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,15 @@ class AlertSink(Protocol):
 
     def handle(self, event: DomainEvent) -> None:
         """Take one event; must be idempotent for a redelivered event."""
+        ...
+
+
+@runtime_checkable
+class BatchAlertSink(AlertSink, Protocol):
+    """A sink that takes several events at once (one transaction for all of them)."""
+
+    def handle_many(self, events: Sequence[DomainEvent]) -> list[Exception | None]:
+        """Take ``events`` in order; per event, the error that stopped it (None: taken)."""
         ...
 
 

@@ -109,22 +109,48 @@ class Dispatcher:
         """Claim a batch (one transaction), hand each claimed event to the sink in order,
         then settle the batch (one transaction), also when the sink raised."""
         claimed = self._claim([key for key, _, _ in rows])
+        mine = [row for row in rows if row[0] in claimed]  # others: another worker's
         delivered: list[str] = []
         failed: list[str] = []
         try:
-            for key, kind, payload in rows:
-                if key not in claimed:
-                    continue  # another worker is delivering it
-                try:
-                    self._sink.handle(decode(kind, payload))
-                except Exception:  # a failing sink must not stop the pipeline; retried later
-                    log.exception("alert sink failed on event %s", key)
-                    failed.append(key)
-                    continue
-                delivered.append(key)
+            if isinstance(self._sink, de.BatchAlertSink):
+                self._hand_batch(self._sink, mine, delivered, failed)
+            else:
+                for key, kind, payload in mine:
+                    try:
+                        self._sink.handle(decode(kind, payload))
+                    except Exception:  # a failing sink must not stop the pipeline
+                        log.exception("alert sink failed on event %s", key)
+                        failed.append(key)
+                        continue
+                    delivered.append(key)
         finally:
             self._settle(delivered, failed)
         return len(delivered)
+
+    @staticmethod
+    def _hand_batch(sink: de.BatchAlertSink, rows: list[tuple[str, str, str]],
+                    delivered: list[str], failed: list[str]) -> None:
+        """Hand the decodable events to ``sink`` at once; sort keys by outcome."""
+        keys, events = [], []
+        for key, kind, payload in rows:
+            try:
+                events.append(decode(kind, payload))
+            except Exception:  # an unreadable event is retried (and logged) each round
+                log.exception("outbox event %s cannot be decoded", key)
+                failed.append(key)
+                continue
+            keys.append(key)
+        try:
+            errors = sink.handle_many(events)
+        except Exception:  # a failing sink must not stop the pipeline; retried later
+            log.exception("alert sink failed on %d events", len(events))
+            failed.extend(keys)
+            return
+        for key, error in zip(keys, errors, strict=True):
+            if error is not None:
+                log.error("alert sink failed on event %s: %s", key, error)
+            (failed if error is not None else delivered).append(key)
 
     def _claim(self, keys: list[str]) -> set[str]:
         """The keys this dispatcher now holds (others are held or done elsewhere)."""

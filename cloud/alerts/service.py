@@ -1,7 +1,8 @@
 """The alerting service: the :class:`AlertSink` the pipeline hands its events to.
 
 ``handle(event)`` applies the rules in one transaction (idempotent: an event already seen
-is ignored) and then sends what became due; ``tick()`` flushes pass groups past their
+is ignored) and then sends what became due (``handle_many``: several events, one
+transaction); ``tick()`` flushes pass groups past their
 grace time, escalates unacknowledged alerts and re-sends alerts a crash left unsent;
 ``ack(id, by)`` acknowledges. Time comes from an injectable clock.
 """
@@ -13,7 +14,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -79,18 +80,54 @@ class AlertService:
         """Apply one event (ignored if already handled), then send what became due."""
         if not self.cfg.enabled:
             return
-        digest = event_digest(event)
         with self._lock:
             now = self.clock()
             with self.store.tx() as s:
-                if s.get(SeenEventRow, digest) is not None:
-                    log.debug("event %s already handled", type(event).__name__)
-                    return
-                self._apply(s, event, now)
-                s.add(SeenEventRow(digest=digest, kind=type(event).__name__, seen_at=now))
-            self._dispatch_pending()
-            if self._last_tick is None or now - self._last_tick >= self._tick_every:
-                self._tick(now)  # a safety net: the worker should call tick() on its own
+                self._apply_once(s, event, now)
+            self._send_due(now)
+
+    def handle_many(self, events: Sequence[DomainEvent]) -> list[Exception | None]:
+        """Apply ``events`` in order in one transaction (each as :meth:`handle`), then
+        send what became due. If that transaction fails, each event is applied alone, so
+        that a bad event fails only itself. Returns, per event, its error (None: applied)."""
+        errors: list[Exception | None] = [None] * len(events)
+        if not self.cfg.enabled or not events:
+            return errors
+        with self._lock:
+            now = self.clock()
+            try:
+                with self.store.tx() as s:
+                    for event in events:
+                        self._apply_once(s, event, now)
+            except Exception as exc:  # which event failed? applying each alone tells
+                log.warning("%d events in one transaction failed (%s); applying each alone",
+                            len(events), exc)
+                errors = [self._apply_alone(event, now) for event in events]
+            self._send_due(now)
+        return errors
+
+    def _apply_alone(self, event: DomainEvent, now: datetime) -> Exception | None:
+        try:
+            with self.store.tx() as s:
+                self._apply_once(s, event, now)
+        except Exception as exc:  # reported to the caller, which retries the event later
+            log.error("alert event %s failed: %s", type(event).__name__, exc)
+            return exc
+        return None
+
+    def _apply_once(self, s: Session, event: DomainEvent, now: datetime) -> None:
+        """Apply ``event`` in ``s`` unless it was seen before (a redelivery)."""
+        digest = event_digest(event)
+        if s.get(SeenEventRow, digest) is not None:
+            log.debug("event %s already handled", type(event).__name__)
+            return
+        self._apply(s, event, now)
+        s.add(SeenEventRow(digest=digest, kind=type(event).__name__, seen_at=now))
+
+    def _send_due(self, now: datetime) -> None:
+        self._dispatch_pending()
+        if self._last_tick is None or now - self._last_tick >= self._tick_every:
+            self._tick(now)  # a safety net: the worker should call tick() on its own
 
     def _apply(self, s: Session, ev: DomainEvent, now: datetime) -> None:
         new_id = self.store.new_alert_id

@@ -99,3 +99,33 @@ def test_a_batch_cut_short_by_a_dying_sink_keeps_what_was_delivered(tmp_path: Pa
     clock.advance(CLAIM_S + 1)
     assert Dispatcher(rig.sessions, later, clock).dispatch() == 2
     assert [e.file_id for e in later.of(PipelineError)] == ["f2", "f3"]
+
+
+class BatchSink:
+    """A batch sink that refuses the event of file f2 (and records every hand-over)."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def handle(self, event: Any) -> None:
+        raise AssertionError("a batch sink is handed batches")
+
+    def handle_many(self, events: list[Any]) -> list[Exception | None]:
+        self.batches.append([e.file_id for e in events])
+        return [RuntimeError("refused") if e.file_id == "f2" else None for e in events]
+
+
+def test_a_batch_sink_gets_the_batch_at_once_and_only_its_refusals_stay_pending(
+        tmp_path: Path) -> None:
+    clock = FakeClock()
+    rig = make_rig(tmp_path, clock=clock)
+    for n in (1, 2, 3):
+        with rig.sessions.begin() as s:
+            add_event(s, f"pipeline:f{n}:store", PipelineError(
+                site="park1", where="store", reason="x", file_id=f"f{n}", detected_at=T0), T0)
+        clock.advance(1)
+    sink = BatchSink()
+    assert Dispatcher(rig.sessions, sink, clock).dispatch() == 2
+    assert sink.batches == [["f1", "f2", "f3"]] and pending(rig) == 1
+    assert Dispatcher(rig.sessions, sink, clock).dispatch() == 0  # claim released at once
+    assert sink.batches[-1] == ["f2"] and pending(rig) == 1

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from cloud.alerts import rules
 from cloud.alerts.bootstrap import build_service
 from cloud.alerts.service import AlertService
 from cloud.alerts.store import AlertStore
@@ -239,3 +243,36 @@ def test_missing_file_gets_side_and_position_from_wheel_map(
     svc.handle(missing("T2-R07"))
     svc.handle(complete())
     assert "T2-R07 R7 NO FILE" in channels["sms"].sent[0].message.sms
+
+
+def test_a_pass_handled_as_one_batch_alerts_as_event_by_event(
+    service: AlertService, channels: dict[str, FakeChannel], store: AlertStore
+) -> None:
+    events = a_pass()
+    assert service.handle_many(events + events[:2]) == [None] * (len(events) + 2)
+    assert sorted(s.recipient for s in channels["sms"].sent) == ["ann", "bob"]
+    [alert] = store.alerts("pass")
+    assert alert.title == "2 bad wheels, 1 missing file" and len(store.items(alert.id)) == 3
+    assert service.handle_many(events) == [None] * len(events)  # redelivered: nothing new
+    assert len(channels["sms"].sent) == 2
+
+
+def test_a_bad_event_in_a_batch_fails_alone(
+    service: AlertService, store: AlertStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = rules.on_wheel_scored
+
+    def broken_on_l04(s: Any, ev: Any, *args: Any) -> None:
+        if ev.wheel_id == "T2-L04":
+            raise RuntimeError("rule bug")
+        real(s, ev, *args)
+
+    monkeypatch.setattr(rules, "on_wheel_scored", broken_on_l04)
+    events = a_pass()
+    errors = service.handle_many(events)
+    assert [type(e).__name__ if e else None for e in errors] == [
+        None, "RuntimeError", None, None, None, None]
+    [alert] = store.alerts("pass")  # the other events still made the pass message
+    assert alert.title == "2 bad wheels, 1 missing file"
+    monkeypatch.setattr(rules, "on_wheel_scored", real)
+    assert service.handle_many([events[1]]) == [None]  # retried later: now applied
