@@ -44,17 +44,39 @@ def verify_payload(payload: bytes, attrs: ChunkAttributes) -> None:
 
 
 def _inflate(payload: bytes, attrs: ChunkAttributes, limit: int) -> bytes:
+    """The tar inside ``payload``, never inflated beyond the declared raw size.
+
+    One-shot ``decompress`` (faster than the stream reader) only when the frame does not
+    declare a content size above the cap: with a declared size it ignores
+    ``max_output_size``. Otherwise, and on any zstd error, the bounded stream reader
+    decides (and tells "inflates beyond" from "not a zstd stream").
+    """
     cap = min(attrs.raw_bytes, limit)
     if attrs.raw_bytes > limit:
         raise ContractError(f"file {attrs.file_id}: raw size {attrs.raw_bytes} over limit {limit}")
     try:
-        reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(payload))
-        raw = reader.read(cap + 1)
-    except zstandard.ZstdError as exc:
-        raise ContractError(f"file {attrs.file_id}: not a zstd stream: {exc}") from exc
+        declared = zstandard.frame_content_size(payload)  # -1: not in the frame header
+    except zstandard.ZstdError:
+        declared = cap + 1
+    if declared <= cap:
+        try:
+            raw = zstandard.ZstdDecompressor().decompress(payload, max_output_size=cap + 1)
+        except zstandard.ZstdError:
+            raw = _stream_inflate(payload, attrs.file_id, cap)
+    else:
+        raw = _stream_inflate(payload, attrs.file_id, cap)
     if len(raw) > cap:
         raise ContractError(f"file {attrs.file_id}: inflates beyond declared {cap} bytes")
-    return bytes(raw)
+    return raw
+
+
+def _stream_inflate(payload: bytes, file_id: str, cap: int) -> bytes:
+    """At most ``cap + 1`` bytes of the first frame, through the stream reader."""
+    try:
+        reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(payload))
+        return bytes(reader.read(cap + 1))
+    except zstandard.ZstdError as exc:
+        raise ContractError(f"file {file_id}: not a zstd stream: {exc}") from exc
 
 
 def _members(raw: bytes, file_id: str) -> dict[str, bytes]:

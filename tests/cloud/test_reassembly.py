@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tarfile
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cloud import reassembly
 from cloud.reassembly import build_bundle, unpack
 from schemas.errors import ContractError
 from schemas.messages import ChunkAttributes
@@ -70,3 +73,53 @@ def test_foreign_members_and_mismatched_metadata_are_refused() -> None:
     payload, raw = build_bundle(CSV, META)
     with pytest.raises(ContractError, match="reassembled"):
         unpack(payload[:-1], attrs(payload, raw), 10**9)
+
+
+def _tar(*members: tuple[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:") as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+# -- inflating: one-shot decompress, bounded ------------------------------------------
+
+def _streamed(data: bytes) -> bytes:
+    """Compressed as the edge does (stream writer): no content size in the frame."""
+    buf = io.BytesIO()
+    with zstandard.ZstdCompressor(level=1).stream_writer(buf, closefd=False) as w:
+        w.write(data)
+    return buf.getvalue()
+
+
+def test_streamed_bundle_inflates_in_one_shot(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = _tar(("wheel.csv", CSV), ("wheel.json", json.dumps(META).encode()))
+    payload = _streamed(raw)
+    assert zstandard.frame_content_size(payload) == -1
+
+    def no_stream(*_a: Any) -> bytes:
+        raise AssertionError("the stream reader was used for a good bundle")
+    monkeypatch.setattr(reassembly, "_stream_inflate", no_stream)
+    assert unpack(payload, attrs(payload, len(raw)), 10**9).csv == CSV
+
+
+def test_bombs_and_garbage_keep_their_reasons() -> None:
+    bomb = _streamed(b"\0" * 20_000_000)  # no content size: max_output_size must hold
+    with pytest.raises(ContractError, match="inflates beyond declared 1000 bytes"):
+        unpack(bomb, attrs(bomb, 1000), 10**9)
+    # a frame header claiming 1 TiB, then a raw block of 5000 bytes (more would follow):
+    # one-shot decompress would size its buffer by that claim (MemoryError), so it is
+    # not used; the bounded stream reader stops past the cap
+    liar = (b"\x28\xb5\x2f\xfd" + b"\xc0" + b"\x58" + (2**40).to_bytes(8, "little")
+            + (5000 << 3).to_bytes(3, "little") + b"x" * 5000)
+    assert zstandard.frame_content_size(liar) == 2**40
+    with pytest.raises(ContractError, match="inflates beyond declared 1000 bytes"):
+        unpack(liar, attrs(liar, 1000), 10**9)
+    with pytest.raises(ContractError, match="inflates beyond declared 4999 bytes"):
+        unpack(liar, attrs(liar, 4999), 10**9)
+    junk = b"definitely not zstd"
+    with pytest.raises(ContractError, match="not a zstd stream"):
+        unpack(junk, attrs(junk, 1000), 10**9)
