@@ -1,5 +1,5 @@
 """The bundle's .npy array sidecar on the edge: made from the converter's arrays,
-deterministic, round-trips."""
+deterministic, round-trips; ``edge.bundle_arrays = false`` gives CSV-only bundles."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import zstandard
 
+from edge.bootstrap import build_uploader
 from edge.bundle import make_bundle, read_bundle
 from edge.convert import convert_scan
+from edge.simulator.site import SiteSimulator
 from schemas.wheel_arrays import wheel_from_arrays
 from schemas.wheel_csv import parse_metadata, read_wheel_csv
 from tests.edge.sick_helpers import write_ranger3
+from tests.edge.sitekit import make_site, pass_start
 
 SIDECAR = ["arrays/Intensity.npy", "arrays/Range.npy", "arrays/Scatter.npy"]
 
@@ -59,3 +63,28 @@ def test_without_arrays_the_bundle_is_csv_only(tmp_path: Path) -> None:
     assert res.csv_data is not None and res.meta_data is not None
     b = make_bundle(res.csv_data, res.meta_data, tmp_path / "b.tar.zst")
     assert list(_members(b.path)) == ["wheel.csv", "wheel.json"]
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_uploader_bundles_the_sidecar_unless_switched_off(tmp_path: Path, on: bool) -> None:
+    _, cfg = make_site(tmp_path, edge={"bundle_arrays": on})
+    assert cfg.edge.bundle_arrays is on
+    SiteSimulator.from_config(cfg, seed=4, width=60).run_pass("T1", pass_start(0))
+    up = build_uploader(cfg)
+    try:
+        up.discover(up.clock())
+        up.closer.close_ready(up.clock())
+        while up.convert_ready():
+            pass
+        rows = up.tracker.files("state = 'converted'")
+        assert len(rows) == 8
+        for row in rows:
+            assert row.bundle_path is not None
+            members = _members(row.bundle_path)
+            names = list(members)
+            assert names[:2] == ["wheel.csv", "wheel.json"]
+            assert names[2:] == (["arrays/Intensity.npy", "arrays/Range.npy"] if on else [])
+            assert row.raw_bytes == len(zstandard.ZstdDecompressor().decompressobj()
+                                        .decompress(row.bundle_path.read_bytes()))
+    finally:
+        up.tracker.close()
