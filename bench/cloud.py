@@ -12,6 +12,8 @@ Pub/Sub emulator, fake-gcs-server, PostgreSQL and bqemulator (emulator speed, no
 
 Scorer: the exported model (``WHEELWATCH_MODEL_DIR`` or ``models/default``); without one,
 the adapter's own work only (contract CSV reader + summary stats), said in the note.
+Bundles carry the edge's .npy array sidecar (scored without parsing the CSV) unless
+``WHEELWATCH_BENCH_CLOUD_SIDECAR=0``.
 Baseline: the same per-wheel work done in one plain loop (verify sha256, inflate,
 untar, write the CSV, score) with no queue, SQL, blob store or warehouse: ratio =
 pipeline wheels/s / baseline wheels/s (the share of the floor the pipeline reaches).
@@ -35,6 +37,9 @@ from typing import Any
 import numpy as np
 
 N_FILES = int(os.environ.get("WHEELWATCH_BENCH_CLOUD_FILES", "16"))
+#: Bundles carry the .npy array sidecar, as the edge makes them by default
+#: (``edge.bundle_arrays``); ``WHEELWATCH_BENCH_CLOUD_SIDECAR=0``: CSV-only bundles.
+SIDECAR = os.environ.get("WHEELWATCH_BENCH_CLOUD_SIDECAR", "1") != "0"
 LINES, WIDTH = 1000, 1536
 CHUNK = 2_000_000
 Msgs = list[tuple[bytes, dict[str, str]]]
@@ -62,7 +67,7 @@ def _scorer() -> tuple[Any, str]:
     return _ReaderScorer(), "no model dir: CSV read + stats only"
 
 
-def _sample(tmp: Path) -> tuple[Path, dict[str, Any]]:
+def _sample(tmp: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     from edge.convert import convert_scan
     from edge.simulator.camera import random_camera
     from edge.simulator.scan import simulate_scan, write_sim_scan
@@ -76,12 +81,14 @@ def _sample(tmp: Path) -> tuple[Path, dict[str, Any]]:
     paths = write_sim_scan(scan, tmp / "scan", "Cam_01", datetime(2026, 11, 27, tzinfo=UTC))
     res = convert_scan(paths.dat, tmp / "csv", context=WheelContext(site="bench"),
                        calibration=scan.calibration)
-    return res.csv_path, json.loads(res.meta_path.read_text())
+    assert res.arrays is not None
+    return res.csv_path, json.loads(res.meta_path.read_text()), res.arrays
 
 
 def _files(tmp: Path, n: int) -> list[tuple[str, Any, list[tuple[bytes, dict[str, str]]]]]:
     from edge.bundle import ChunkContext, chunk_messages, make_bundle
-    csv_path, meta = _sample(tmp)
+    csv_path, meta, arrays = _sample(tmp)
+    sidecar = arrays if SIDECAR else None
     out = []
     for i in range(n):
         fid = hashlib.sha256(f"bench{i}".encode()).hexdigest()[:32]
@@ -90,7 +97,7 @@ def _files(tmp: Path, n: int) -> list[tuple[str, Any, list[tuple[bytes, dict[str
                  run_id="r1", train_id="T1", capture_time=cap.isoformat())
         mp = tmp / f"m{i}.json"
         mp.write_text(json.dumps(m))
-        bundle = make_bundle(csv_path, mp, tmp / f"b{i}.tar.zst")
+        bundle = make_bundle(csv_path, mp, tmp / f"b{i}.tar.zst", sidecar)
         ctx = ChunkContext("bench", "Cam_01", fid, f"W{i:03d}", "T1", "r1", cap)
         msgs = [(o.data, o.attributes) for o in chunk_messages(bundle, ctx, CHUNK)]
         out.append((fid, bundle, msgs))
@@ -220,7 +227,10 @@ def _baseline(tmp: Path, files: list[Any], scorer: Any) -> float:
         b = unpack(payload, ChunkAttributes.from_attributes(msgs[0][1]), 10**10)
         (tmp / f"{fid}.csv").write_bytes(b.csv)
         (tmp / f"{fid}.meta.json").write_bytes(b.meta_json)
-        scorer.score(tmp / f"{fid}.csv", tmp / f"{fid}.meta.json")
+        if b.arrays is not None and hasattr(scorer, "score_bytes"):  # as the pipeline does
+            scorer.score_bytes(b.csv, b.meta_json, b.arrays)
+        else:
+            scorer.score(tmp / f"{fid}.csv", tmp / f"{fid}.meta.json")
     return time.perf_counter() - t0
 
 
@@ -257,7 +267,7 @@ def run() -> list[dict[str, Any]]:
         drain = _run_case(_embedded(tmp, scorer), files, None)
         paced_rate = max(0.2, 0.5 * drain["n"] / drain["secs"])
         paced = _run_case(_embedded(tmp, scorer), files[: max(4, N_FILES // 2)], paced_rate)
-        case = f"{LINES}x{WIDTH} E55 {mb:.1f} MB bundles"
+        case = f"{LINES}x{WIDTH} E55 {mb:.1f} MB bundles{'' if SIDECAR else ' (CSV only)'}"
         rows = _rows(f"embedded {case} backlog", drain, base_rate,
                      f"{N_FILES} files, 1 worker; {note}; baseline = plain loop")
         rows += _rows(f"embedded {case} paced {paced_rate:.2f}/s", paced, None, "")

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +25,7 @@ from cloud import domain_events as de
 from cloud.lease import LeaseKeeper
 from cloud.outbox import add_event, utc
 from cloud.pipeline_rows import attributes_of, file_row, heatmap_key, keys_of, score_row
-from cloud.ports import BlobStore, Scorer, ScoreResult, Warehouse
+from cloud.ports import BlobStore, BytesScorer, Scorer, ScoreResult, Warehouse
 from cloud.reassembly import Bundle, unpack
 from cloud.sql import repository as repo
 from cloud.sql.models import FileChunk, Run, Score, TrackedFile
@@ -55,15 +54,6 @@ class Stored:
     position: int | None
     run_count: int | None
     stamps: dict[str, datetime]
-
-
-@runtime_checkable
-class BytesScorer(Protocol):
-    """A scorer that reads the CSV and metadata from memory (``cloud.scoring``)."""
-
-    def score_bytes(self, csv: bytes, meta_json: bytes) -> ScoreResult:
-        """Score one wheel from its CSV and metadata bytes."""
-        ...
 
 
 class FilePipeline:
@@ -264,16 +254,20 @@ class FilePipeline:
         return result
 
     def _run_scorer(self, f: TrackedFile, bundle: Bundle | None) -> ScoreResult:
-        """Score the stored CSV: the bundle just stored (the same bytes), else the objects.
+        """Score the stored CSV: the bundle just stored (the same bytes, or its checked
+        array sidecar: no CSV parse), else the objects (only the CSV is stored).
 
         In memory when the scorer takes bytes, else through files in a work folder.
         """
+        arrays = None
         if bundle is not None:
-            csv, meta = bundle.csv, bundle.meta_json
+            csv, meta, arrays = bundle.csv, bundle.meta_json, bundle.arrays
         else:
             csv_key, meta_key = keys_of(f)
             csv, meta = self._blobs.get(csv_key), self._blobs.get(meta_key)
         if isinstance(self._scorer, BytesScorer):
+            if arrays is not None:
+                return self._scorer.score_bytes(csv, meta, arrays)
             return self._scorer.score_bytes(csv, meta)
         self._cfg.work_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"{f.file_id}-", dir=self._cfg.work_dir))

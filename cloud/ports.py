@@ -12,7 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -153,4 +156,15 @@ class Scorer(Protocol):
 
     def score(self, csv_path: Path, meta_path: Path) -> ScoreResult:
         """Score one wheel; ScoringError if the model cannot."""
+        ...
+
+
+@runtime_checkable
+class BytesScorer(Protocol):
+    """A scorer that reads the CSV and metadata from memory (``cloud.scoring``)."""
+
+    def score_bytes(self, csv: bytes, meta_json: bytes,
+                    arrays: Mapping[str, np.ndarray] | None = None) -> ScoreResult:
+        """Score one wheel from its CSV and metadata bytes, or from ``arrays`` (the
+        bundle's checked sidecar, ``cloud.reassembly.Bundle.arrays``) when given."""
         ...

@@ -1,9 +1,11 @@
 """Scorer adapter over the exported model (``models.serving``) and scan summary stats.
 
 The cloud never re-implements preprocessing: the per-wheel CSV is read back with the
-contract's reader (``schemas.wheel_csv.read_wheel_csv``) and handed as arrays, traits and
-calibration to the exported model. The summary statistics written beside the score
-(height and intensity, for the trend dashboard) are plain descriptive numbers.
+contract's reader (``schemas.wheel_csv.read_wheel_csv``), or its arrays are taken from the
+bundle's sidecar (``schemas.wheel_arrays``: the same values, no CSV parse), and handed as
+arrays, traits and calibration to the exported model. The summary statistics written
+beside the score (height and intensity, for the trend dashboard) are plain descriptive
+numbers.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from cloud.ports import ScoreResult
 from schemas.calibration import height_mm, merge_traits
 from schemas.errors import ContractError, ScoringError, WheelWatchError
+from schemas.wheel_arrays import wheel_of
 from schemas.wheel_csv import WheelData, parse_metadata, read_wheel_csv
 
 DEFECTS = ("chunking", "crack", "flat_spot", "blister", "other", "none")
@@ -96,9 +99,16 @@ class ModelScorer:
         """Read the CSV with the contract reader and score it with the model."""
         return self._score_data(read_wheel_csv(csv_path, meta_path), csv_path.name)
 
-    def score_bytes(self, csv: bytes, meta_json: bytes) -> ScoreResult:
-        """Like :meth:`score`, from the CSV and metadata bytes (no files)."""
+    def score_bytes(self, csv: bytes, meta_json: bytes,
+                    arrays: Mapping[str, np.ndarray] | None = None) -> ScoreResult:
+        """Like :meth:`score`, from the CSV and metadata bytes (no files).
+
+        ``arrays``: the wheel's arrays from the bundle's sidecar (checked against the
+        metadata again); given, the CSV is not parsed.
+        """
         meta = parse_metadata(meta_json, "wheel.meta.json")
+        if arrays is not None:
+            return self._score_data(wheel_of(meta, arrays), "wheel.csv")
         return self._score_data(read_wheel_csv(io.BytesIO(csv), meta), "wheel.csv")
 
     def _score_data(self, data: WheelData, name: str) -> ScoreResult:

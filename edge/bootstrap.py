@@ -75,7 +75,8 @@ def build_converter(cfg: SiteConfig) -> Converter:
                            run_count=row.run_count, capture_time=row.capture_time)
         res = convert_scan(row.dat_path, out_dir, context=ctx, calibration=cam.calibration,
                            in_memory_max_rows=IN_MEMORY_MAX_ROWS)
-        return Converted(res.csv_path, res.meta_path, res.file_id, res.csv_data, res.meta_data)
+        return Converted(res.csv_path, res.meta_path, res.file_id, res.csv_data, res.meta_data,
+                         res.arrays)
 
     return convert
 

@@ -1,7 +1,9 @@
 """File bundles (schemas.messages): tar of ``wheel.csv`` + ``wheel.json``, zstd, in chunks.
 
-The tar is deterministic (fixed member order, mtime 0, no owner names), so the same
-per-wheel files always give the same bundle bytes and ``sha256``.
+Optionally the scan's arrays follow as ``arrays/<subcomponent>.npy`` (the binary sidecar,
+``schemas.wheel_arrays``: the cloud then scores without parsing the CSV). The tar is
+deterministic (fixed member order, mtime 0, no owner names), so the same per-wheel files
+(and arrays) always give the same bundle bytes and ``sha256``.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ import hashlib
 import io
 import os
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import zstandard
 
 from edge.transport import OutMessage
 from schemas.messages import BUNDLE_CSV_NAME, BUNDLE_META_NAME, ChunkAttributes
+from schemas.wheel_arrays import encode_arrays
 
 #: zstd level 1: ~35% less CPU than level 3 on per-wheel CSVs for ~4% more bytes (the
 #: compression was two thirds of the edge's CPU per scan).
@@ -72,12 +77,16 @@ def _add(tar: tarfile.TarFile, name: str, src: Source) -> None:
         tar.addfile(info, fh)
 
 
-def make_bundle(csv: Source, meta: Source, out: Path) -> Bundle:
+def make_bundle(csv: Source, meta: Source, out: Path,
+                arrays: Mapping[str, np.ndarray] | None = None) -> Bundle:
     """Write the bundle of a per-wheel CSV + metadata to ``out`` (atomically, fsynced).
 
     Either part may be given as the file holding it or as its bytes (same bundle). The
     sha256 and size are of the bytes written (hashed as they go out, not read back).
+    ``arrays`` (subcomponent -> array, as ``edge.convert.ConvertResult.arrays``): added
+    after them as the ``.npy`` sidecar; None: a CSV-only bundle.
     """
+    members = encode_arrays(arrays) if arrays is not None else {}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     digest = hashlib.sha256()
@@ -92,6 +101,8 @@ def make_bundle(csv: Source, meta: Source, out: Path) -> Bundle:
                 tar.copybufsize = IO_BYTES  # type: ignore[attr-defined]  # member reads
                 _add(tar, BUNDLE_CSV_NAME, csv)
                 _add(tar, BUNDLE_META_NAME, meta)
+                for name, data in members.items():
+                    _add(tar, name, data)
             raw = counter.count
         fh.flush()
         os.fsync(fh.fileno())
@@ -100,7 +111,8 @@ def make_bundle(csv: Source, meta: Source, out: Path) -> Bundle:
 
 
 def read_bundle(payload: bytes, max_raw_bytes: int) -> tuple[bytes, bytes]:
-    """(csv bytes, metadata bytes) of a bundle; refuses to inflate beyond ``max_raw_bytes``."""
+    """(csv bytes, metadata bytes) of a bundle (any sidecar is left out); refuses to
+    inflate beyond ``max_raw_bytes``."""
     raw = zstandard.ZstdDecompressor().decompressobj().decompress(payload)
     if len(raw) > max_raw_bytes:
         raise ValueError(f"bundle inflates to {len(raw)} > {max_raw_bytes} bytes")

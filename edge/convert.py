@@ -40,8 +40,8 @@ CONVERTER = "wheelwatch-edge-convert/1"
 #: no work files to write, read back and delete. Larger ones stream to disk (bounded RAM).
 IN_MEMORY_MAX_ROWS = 1_000_000
 
-__all__ = ["ConvertResult", "WheelContext", "convert_scan", "csv_bytes", "scan_columns",
-           "write_csv"]
+__all__ = ["ConvertResult", "WheelContext", "convert_scan", "csv_bytes", "scan_arrays",
+           "scan_columns", "write_csv"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,9 @@ class ConvertResult:
     meta: WheelMetadata
     csv_data: builtins.bytes | None = None  # made in memory: the bytes, no file written
     meta_data: builtins.bytes | None = None
+    #: The arrays the CSV was made of, keyed by subcomponent as in ``meta.column_sources``
+    #: (views on the scan read; for the bundle's sidecar, ``schemas.wheel_arrays``).
+    arrays: dict[str, np.ndarray] | None = None
 
 
 def _sources(scan: Scan) -> dict[str, str]:
@@ -94,6 +97,11 @@ def scan_columns(scan: Scan) -> dict[str, np.ndarray]:
         elif name is not None:
             cols[col] = np.ascontiguousarray(scan.arrays[name]).reshape(-1)
     return cols
+
+
+def scan_arrays(scan: Scan) -> dict[str, np.ndarray]:
+    """The arrays the CSV columns come from, keyed by subcomponent, in column order."""
+    return {name: scan.arrays[name] for name in _sources(scan).values() if name != COLUMN_INDEX}
 
 
 def _tmp(path: Path) -> Path:
@@ -184,6 +192,7 @@ def convert_scan(
     A scan of at most ``in_memory_max_rows`` rows is converted in memory instead: the
     result holds the same files' bytes (``csv_data``, ``meta_data``) and nothing is
     written (the uploader bundles them straight away; larger scans stream to disk).
+    Either way ``arrays`` holds the scan's arrays the CSV was made of.
     """
     scan = read_scan(scan_path, in_memory=True)
     columns = scan_columns(scan)
@@ -196,7 +205,7 @@ def convert_scan(
                               calibration)
         return ConvertResult(csv_path=csv_path, meta_path=meta_path, file_id=meta.file_id,
                              rows=meta.rows, bytes=len(data), meta=meta, csv_data=data,
-                             meta_data=meta.to_json().encode("utf-8"))
+                             meta_data=meta.to_json().encode("utf-8"), arrays=scan_arrays(scan))
     out.mkdir(parents=True, exist_ok=True)
     nbytes = write_csv(columns, csv_path)
     meta = build_metadata(scan, csv_path, nbytes, context or WheelContext(), calibration)
@@ -206,4 +215,4 @@ def convert_scan(
     log.info("converted %s -> %s (%d rows, %d bytes)", scan.dat_path, csv_path,
              meta.rows, nbytes)
     return ConvertResult(csv_path=csv_path, meta_path=meta_path, file_id=meta.file_id,
-                         rows=meta.rows, bytes=nbytes, meta=meta)
+                         rows=meta.rows, bytes=nbytes, meta=meta, arrays=scan_arrays(scan))

@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+
+import numpy as np
 
 from edge import retention
 from edge.bundle import make_bundle
@@ -53,6 +55,7 @@ class Converted:
     file_id: str
     csv_data: bytes | None = None  # made in memory: the bytes (no file at csv_path)
     meta_data: bytes | None = None
+    arrays: Mapping[str, np.ndarray] | None = None  # the CSV's arrays (bundle sidecar)
 
 
 class Converter(Protocol):
@@ -205,7 +208,8 @@ class Uploader:
         conv = self.converter(row, out_dir := self.work_dir / row.camera)
         csv = conv.csv_path if conv.csv_data is None else conv.csv_data
         meta = conv.meta_path if conv.meta_data is None else conv.meta_data
-        bundle = make_bundle(csv, meta, out_dir / f"{row.stem}.tar.zst")
+        arrays = conv.arrays if self.cfg.edge.bundle_arrays else None  # the sidecar
+        bundle = make_bundle(csv, meta, out_dir / f"{row.stem}.tar.zst", arrays)
         count = -(-bundle.payload_bytes // self.cfg.edge.chunk_bytes)
         self.tracker.set_state(  # work files only when written (retention removes them)
             row.key, "converted", f"{bundle.payload_bytes} bytes, {count} chunk(s)",

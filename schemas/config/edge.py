@@ -69,6 +69,12 @@ class EdgeConfig(Section):
         default=90.0, gt=0, description="cleaned files are forgotten by the tracker after this"
     )
     chunk_bytes: int = Field(default=8_000_000, ge=1024, le=9_500_000)
+    bundle_arrays: bool = Field(
+        default=True,
+        description="add the scan's arrays to each bundle as .npy members (the binary "
+        "sidecar: the cloud scores without parsing the CSV); false = CSV-only bundles "
+        "(fewer bytes to send, the cloud parses the CSV)",
+    )
     publish_window_files: int = Field(default=16, ge=1, le=1000,
                                       description="files in flight per camera")
     publish_window_bytes: int = Field(default=48_000_000, ge=1024,

@@ -67,20 +67,33 @@ class WheelFile:
 
 def make_file(csv: bytes, meta: dict[str, Any], *, camera: str = "Cam_01", wheel: str = "W01",
               run: str = "run-1", train: str = "T1", n: int = 0, chunk_bytes: int = 4000,
-              capture: datetime | None = None) -> WheelFile:
-    """A distinct file (own id) for the given wheel, split into chunks of chunk_bytes."""
+              capture: datetime | None = None, extra: dict[str, bytes] | None = None
+              ) -> WheelFile:
+    """A distinct file (own id) for the given wheel, split into chunks of chunk_bytes;
+    ``extra``: bundle members after the CSV and metadata (e.g. :func:`sidecar_of`)."""
     fid = make_file_id(SITE, camera, f"{camera}_{run}_{wheel}_{n}.dat",
                        hashlib.sha256(f"{run}{wheel}{n}".encode()).hexdigest())
     capture = capture or T0 + timedelta(seconds=n)
     m = dict(meta, file_id=fid, site=SITE, camera=camera, wheel_id=wheel, run_id=run,
              train_id=train, capture_time=capture.isoformat())
-    payload, raw = build_bundle(csv, m)
+    payload, raw = build_bundle(csv, m, extra=extra)
     chunks = [payload[i:i + chunk_bytes] for i in range(0, len(payload), chunk_bytes)]
     attrs = ChunkAttributes(site=SITE, camera=camera, file_id=fid, wheel_id=wheel,
                             train_id=train, run_id=run, capture_time=capture, chunk_index=0,
                             chunk_count=len(chunks), sha256=hashlib.sha256(payload).hexdigest(),
                             payload_bytes=len(payload), raw_bytes=raw)
     return WheelFile(attrs, chunks)
+
+
+def sidecar_of(csv: bytes, meta: dict[str, Any]) -> dict[str, bytes]:
+    """The .npy array sidecar of a sample (what the edge bundles beside the CSV)."""
+    import io
+
+    from schemas.wheel_arrays import encode_arrays
+    from schemas.wheel_csv import WheelMetadata
+
+    wheel = read_wheel_csv(io.BytesIO(csv), WheelMetadata.model_validate(meta))
+    return encode_arrays(wheel.arrays)
 
 
 class DataScorer:

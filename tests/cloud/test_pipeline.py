@@ -19,6 +19,7 @@ from tests.cloud.support import (
     make_rig,
     make_sample,
     shuffled,
+    sidecar_of,
 )
 
 
@@ -210,14 +211,16 @@ class BytesScorer(DataScorer):
         super().__init__(fail=fail)
         self.scratch = scratch
         self.inputs: list[bytes] = []
+        self.arrays: list[list[str] | None] = []  # the sidecar's array names, per call
         self.path_calls = 0
 
     def score(self, csv_path: Path, meta_path: Path) -> Any:
         self.path_calls += 1
         return super().score(csv_path, meta_path)
 
-    def score_bytes(self, csv: bytes, meta_json: bytes) -> Any:
+    def score_bytes(self, csv: bytes, meta_json: bytes, arrays: Any = None) -> Any:
         self.inputs.append(csv)
+        self.arrays.append(None if arrays is None else sorted(arrays))
         self.scratch.mkdir(exist_ok=True)
         (self.scratch / "w.csv").write_bytes(csv)
         (self.scratch / "w.meta.json").write_bytes(meta_json)
@@ -239,6 +242,40 @@ def test_bytes_scorer_scores_the_bundle_then_the_stored_object_on_retry(
     assert not (tmp_path / "rig" / "work").exists() or not any(
         (tmp_path / "rig" / "work").iterdir())
     assert count(rig, Score) == 1 and count(rig, FileChunk) == 0
+
+
+def test_sidecar_arrays_reach_the_scorer_only_from_the_bundle(
+        tmp_path: Path, sample: tuple[bytes, dict[str, Any]]) -> None:
+    scorer = BytesScorer(tmp_path / "scratch", fail=True)
+    rig = make_rig(tmp_path / "rig", scorer=scorer)
+    f = make_file(*sample, chunk_bytes=3000, extra=sidecar_of(*sample))
+    feed(rig, f.messages(), Settled())  # scored from the unpacked bundle's arrays: fails
+    assert rig.worker.tracker.get(f.file_id).state == "stored"
+    scorer.fail = False
+    rig.clock.advance(31)
+    assert rig.worker.monitor.resume_stuck() == 1  # only the CSV is stored: scored from it
+    assert rig.worker.tracker.get(f.file_id).state == "written"
+    assert scorer.arrays == [["Intensity", "Range"], None]
+    assert scorer.inputs == [sample[0], sample[0]] and scorer.path_calls == 0
+    assert sorted(p.name.split("__")[1] for p in rig.blob_files()) == [
+        f"{f.file_id}.csv", f"{f.file_id}.meta.json"]
+    g = make_file(*sample, chunk_bytes=3000, n=1)  # no sidecar: the CSV
+    feed(rig, g.messages(), Settled(), prefix="g")
+    assert rig.worker.tracker.get(g.file_id).state == "written"
+    assert scorer.arrays[-1] is None
+
+
+def test_a_bad_sidecar_rejects_the_file(tmp_path: Path,
+                                        sample: tuple[bytes, dict[str, Any]]) -> None:
+    rig = make_rig(tmp_path)
+    sidecar = sidecar_of(*sample)
+    sidecar["arrays/Range.npy"] = sidecar["arrays/Intensity.npy"]  # uint8 where uint16 is due
+    f = make_file(*sample, chunk_bytes=3000, extra=sidecar)
+    settled = Settled()
+    feed(rig, f.messages(), settled)
+    tf = rig.worker.tracker.get(f.file_id)
+    assert tf.state == "rejected" and "'arrays/Range.npy' is |u1" in (tf.error or "")
+    assert rig.blob_files() == []
 
 
 @pytest.mark.parametrize("chunk_bytes", [10_000_000, 3000])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,85 @@ def test_wheel_cloud_run_end_to_end(model_and_scans: tuple[Path, Path], tmp_path
         assert proc.wait(timeout=60) == 0
     rows = b.build_warehouse(cfg).query("SELECT model_version FROM {ds}.wheel_scores")
     assert [r["model_version"] for r in rows] == [ModelScorer.load(model_dir).version]
+
+
+def _unpacked(res: Any, path: Path, with_arrays: bool) -> Any:
+    """The edge's bundle of a converted scan, unpacked by the cloud."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    from cloud.reassembly import unpack
+    from edge.bundle import make_bundle
+    from schemas.messages import ChunkAttributes
+
+    b = make_bundle(res.csv_data, res.meta_data, path, res.arrays if with_arrays else None)
+    payload = b.path.read_bytes()
+    attrs = ChunkAttributes(
+        site="s", camera="Cam_01", file_id=res.file_id, wheel_id="W1", train_id="T1",
+        run_id="r1", capture_time=datetime(2026, 1, 1, tzinfo=UTC), chunk_index=0,
+        chunk_count=1, sha256=hashlib.sha256(payload).hexdigest(),
+        payload_bytes=len(payload), raw_bytes=b.raw_bytes)
+    return unpack(payload, attrs, 10**9)
+
+
+def test_sidecar_scores_as_the_csv_without_parsing_it(
+        model_and_scans: tuple[Path, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import cloud.scoring
+    from edge.convert import convert_scan
+    from schemas.calibration import Calibration
+
+    model_dir, data = model_and_scans
+    scorer = ModelScorer.load(model_dir)
+    for dat in sorted(data.glob("*.dat"))[:3]:
+        cal = Calibration(**json.loads((dat.parent / f"{dat.stem}.truth.json").read_text())
+                          ["calibration"])
+        res = convert_scan(dat, tmp_path / dat.stem, calibration=cal, in_memory_max_rows=10**6)
+        csv_only = _unpacked(res, tmp_path / f"{dat.stem}.c.tar.zst", with_arrays=False)
+        sidecar = _unpacked(res, tmp_path / f"{dat.stem}.a.tar.zst", with_arrays=True)
+        assert csv_only.arrays is None and sidecar.arrays is not None
+        via_csv = scorer.score_bytes(csv_only.csv, csv_only.meta_json)  # no sidecar: CSV
+
+        def no_parse(*_a: Any, **_k: Any) -> Any:
+            raise AssertionError("the CSV was parsed")
+        monkeypatch.setattr(cloud.scoring, "read_wheel_csv", no_parse)
+        with pytest.raises(AssertionError, match="the CSV was parsed"):
+            scorer.score_bytes(csv_only.csv, csv_only.meta_json)
+        via_arrays = scorer.score_bytes(sidecar.csv, sidecar.meta_json, sidecar.arrays)
+        monkeypatch.undo()
+        assert via_arrays == via_csv
+        assert via_arrays.stats == via_csv.stats and via_arrays.heatmap_png == via_csv.heatmap_png
+
+
+def test_pipeline_scores_a_sidecar_bundle_without_the_csv_parser(
+        model_and_scans: tuple[Path, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import cloud.scoring
+    from tests.cloud.support import delivery, make_file, make_rig, make_sample, sidecar_of
+
+    model_dir, _ = model_and_scans
+    csv, meta = make_sample(tmp_path / "sample", lines=400, width=300)
+    scorer = ModelScorer.load(model_dir)
+    expected = scorer.score_bytes(csv, json.dumps(meta).encode())
+    rig = make_rig(tmp_path / "rig", scorer=scorer)  # type: ignore[arg-type]
+    f = make_file(csv, meta, chunk_bytes=300_000, extra=sidecar_of(csv, meta))
+
+    def no_parse(*_a: Any, **_k: Any) -> Any:
+        raise AssertionError("the CSV was parsed")
+    monkeypatch.setattr(cloud.scoring, "read_wheel_csv", no_parse)
+    h = rig.chunk_handler()
+    for i, (d, a) in enumerate(f.messages()):
+        h(delivery(d, a, str(i)))
+    assert rig.worker.tracker.get(f.file_id).state == "written"
+    [row] = rig.warehouse_rows("wheel_scores")
+    # closed here, not by its linger thread: a daemon thread inside DuckDB's close while
+    # the interpreter exits aborts the process (when this is the run's last test)
+    rig.worker.p.warehouse.close()
+    assert row["score"] == pytest.approx(expected.score) and row["defect"] == expected.defect
+    stored = {p.name.split("__")[1]: p for p in rig.blob_files()}
+    assert stored[f"{f.file_id}.csv"].read_bytes() == csv  # the CSV is what is stored
+    assert f"{f.file_id}.meta.json" in stored and not [n for n in stored if ".npy" in n]
