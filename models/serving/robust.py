@@ -7,17 +7,30 @@ import numpy as np
 
 
 def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
-    """Median along ``axis`` ignoring NaN; NaN where a slice has no value."""
-    if a.ndim == 2 and axis == 0:  # sort contiguous rows (same values, quicker)
-        a, axis = np.ascontiguousarray(a.T), 1
-    s = np.sort(a, axis=axis)  # NaN sort last
-    n = np.isfinite(a).sum(axis=axis)
-    lo = np.expand_dims(np.maximum(n - 1, 0) // 2, axis)
-    hi = np.expand_dims(np.maximum(n, 1) // 2, axis)
-    hi = np.minimum(hi, np.maximum(np.expand_dims(n, axis) - 1, 0))
-    m = 0.5 * (np.take_along_axis(s, lo, axis) + np.take_along_axis(s, hi, axis))
-    m = np.squeeze(m, axis=axis)
-    return np.where(n > 0, m, np.nan)
+    """Median along ``axis`` ignoring NaN; NaN where a slice has no value.
+
+    The slices are sorted as contiguous rows (NaN sort last); the middle of each row's
+    finite values is read by flat index (quicker than ``take_along_axis``).
+    """
+    if axis % a.ndim != a.ndim - 1:  # sort contiguous rows (same values, quicker)
+        a = np.ascontiguousarray(np.moveaxis(a, axis, -1))
+    s = np.sort(a, axis=-1).reshape(-1, a.shape[-1])
+    n = _finite_count(s)
+    lo = np.maximum(n - 1, 0) // 2
+    hi = np.minimum(np.maximum(n, 1) // 2, np.maximum(n - 1, 0))
+    flat = s.reshape(-1)
+    first = np.arange(0, flat.size, a.shape[-1])
+    m = 0.5 * (flat[first + lo] + flat[first + hi])
+    return np.where(n > 0, m, np.nan).reshape(a.shape[:-1])
+
+
+def _finite_count(s: np.ndarray) -> np.ndarray:
+    """Finite values per row of a 2-D array (intp), summed in the narrowest exact
+    integer type (a uint8 sum of a 64-value row is several times quicker)."""
+    width = s.shape[1]
+    acc = np.uint8 if width < 2**8 else np.uint16 if width < 2**16 else np.intp
+    fin = np.isfinite(s).view(np.uint8)
+    return np.add.reduce(fin, axis=1, dtype=acc).astype(np.intp)
 
 
 def median(v: np.ndarray) -> np.floating:

@@ -4,9 +4,13 @@ formulation they replaced (the awkward cases included: ties, NaN, edges, tiny in
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pytest
 
 from models.serving.heatmap import _ANCHORS, _BINS, colourise
+from models.serving.robust import nanmedian
 
 RNG = np.random.default_rng(11)
 
@@ -38,3 +42,19 @@ def test_colour_table_is_the_interpolation() -> None:
     for dtype in (np.float64, np.int64):
         v = (spread[:1000] * 3).astype(dtype)
         np.testing.assert_array_equal(colourise(v, 7.3), _colourise_ref(v, 7.3))
+
+
+@pytest.mark.parametrize(("shape", "axis"), [((9, 7, 64), 2), ((9, 7, 64), 1), ((40, 300), 1),
+                                             ((300, 40), 0), ((5, 3), -1)])
+def test_nanmedian_is_numpys_on_any_axis(shape: tuple[int, ...], axis: int) -> None:
+    a = RNG.standard_normal(shape)
+    a[RNG.random(shape) < 0.3] = np.nan
+    a[(0,) * (len(shape) - 1)] = np.nan  # a slice without values (for axis -1)
+    for dtype in (np.float32, np.float64):
+        v = a.astype(dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
+            ref = np.nanmedian(v, axis)
+        got = nanmedian(v, axis)
+        assert got.dtype == ref.dtype
+        np.testing.assert_array_equal(got, ref)
