@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from models.serving.heatmap import _ANCHORS, _BINS, colourise
-from models.serving.robust import nanmedian
+from models.serving.robust import PARTITION_MIN, mad, median, nanmedian
 
 RNG = np.random.default_rng(11)
 
@@ -58,3 +58,16 @@ def test_nanmedian_is_numpys_on_any_axis(shape: tuple[int, ...], axis: int) -> N
         got = nanmedian(v, axis)
         assert got.dtype == ref.dtype
         np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [PARTITION_MIN - 1, PARTITION_MIN, PARTITION_MIN + 1, 50001])
+def test_partitioned_median_is_numpys(dtype: type, n: int) -> None:
+    for ties in (0.0, 0.5, 0.9):
+        v = (RNG.standard_normal(n) * 0.01).astype(dtype)
+        v[RNG.random(n) < ties] = v[1]  # many equal values about the middle
+        got, ref = median(v), np.median(v)
+        assert got.dtype == ref.dtype and got == ref
+        assert mad(v) == 1.4826 * float(np.median(np.abs(v - np.median(v)))) + 1e-6
+    v[RNG.integers(n)] = np.nan  # anywhere: the median is NaN
+    assert np.isnan(median(v)) and np.isnan(np.median(v))
