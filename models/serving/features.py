@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from models.serving.blocks import block_mean as _block_mean
+from models.serving.blocks import mostly_valid
 from models.serving.residual import Residual
 from models.serving.robust import mad as _mad
 from models.serving.robust import nanmedian
@@ -117,24 +119,6 @@ def _detections(low: tuple[int, np.float32], high: tuple[int, np.float32], sd: f
             Detection(float(v_max / sd), float(v_max), r1, c1))
 
 
-def _block_mean(m: np.ndarray, br: int, bc: int) -> np.ndarray:
-    """Means of ``br`` x ``bc`` blocks (float32); rows wrap round, missing columns are 0."""
-    rows, cols = m.shape
-    nr, nc = -(-rows // br), -(-cols // bc)
-    pad = np.zeros((nr * br, nc * bc), dtype=np.float32)
-    pad[:rows, :cols] = m
-    if nr * br > rows:  # the circumference goes on
-        pad[rows:, :cols] = m[: nr * br - rows]
-    rsum = pad[::br].copy()  # rows of each block, then its columns (few strided adds)
-    for i in range(1, br):
-        rsum += pad[i::br]
-    out = rsum[:, ::bc].copy()
-    for j in range(1, bc):
-        out += rsum[:, j::bc]
-    out *= np.float32(1 / (br * bc))
-    return out
-
-
 def _blocks(s: float, along_mm: float, across_mm: float) -> tuple[int, int]:
     """Block size (rows, cols) of the coarse grid a scale is smoothed on: about s/2.5 of
     half a sigma per block (sampling at block centres loses <= 3 % of a peak)."""
@@ -149,7 +133,7 @@ class _Coarse:
         self.f, self.cells = f, cells
         if br * bc > 1:
             self.f = _block_mean(f, br, bc)
-            self.cells = _Cells(_block_mean(cells.valid.astype(np.float32), br, bc) >= 0.5)
+            self.cells = _Cells(mostly_valid(cells.valid, br, bc))  # mean >= 0.5
 
     def cell(self, d: Detection, shape: tuple[int, int]) -> Detection:
         """Detection at the centre of its block on the full grid."""

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
+from models.serving.blocks import block_mean, mostly_valid
 from models.serving.heatmap import _ANCHORS, _BINS, colourise
 from models.serving.robust import PARTITION_MIN, mad, median, nanmedian
 
@@ -71,3 +72,38 @@ def test_partitioned_median_is_numpys(dtype: type, n: int) -> None:
         assert mad(v) == 1.4826 * float(np.median(np.abs(v - np.median(v)))) + 1e-6
     v[RNG.integers(n)] = np.nan  # anywhere: the median is NaN
     assert np.isnan(median(v)) and np.isnan(np.median(v))
+
+
+def _block_mean_ref(m: np.ndarray, br: int, bc: int) -> np.ndarray:
+    """The original formulation: a zero pad, rows then columns added in place."""
+    rows, cols = m.shape
+    nr, nc = -(-rows // br), -(-cols // bc)
+    pad = np.zeros((nr * br, nc * bc), dtype=np.float32)
+    pad[:rows, :cols] = m
+    if nr * br > rows:
+        pad[rows:, :cols] = m[: nr * br - rows]
+    rsum = pad[::br].copy()
+    for i in range(1, br):
+        rsum += pad[i::br]
+    out = rsum[:, ::bc].copy()
+    for j in range(1, bc):
+        out += rsum[:, j::bc]
+    out *= np.float32(1 / (br * bc))
+    return out
+
+
+@pytest.mark.parametrize(("rows", "cols"), [(60, 48), (61, 47), (7, 5)])
+@pytest.mark.parametrize(("br", "bc"), [(1, 1), (1, 2), (2, 1), (3, 6), (4, 4), (16, 20)])
+def test_block_means_and_valid_blocks_are_the_original(rows: int, cols: int, br: int,
+                                                        bc: int) -> None:
+    if br > rows:
+        pytest.skip("blocks longer than the map")
+    m = RNG.standard_normal((rows, cols)).astype(np.float32)
+    before = m.copy()
+    got = block_mean(m, br, bc)
+    np.testing.assert_array_equal(got, _block_mean_ref(m, br, bc))
+    np.testing.assert_array_equal(m, before)  # the input is left alone
+    for frac in (0.1, 0.5, 0.9):
+        valid = RNG.random((rows, cols)) < frac
+        ref = _block_mean_ref(valid.astype(np.float32), br, bc) >= 0.5
+        np.testing.assert_array_equal(mostly_valid(valid, br, bc), ref)
