@@ -107,3 +107,26 @@ def test_block_means_and_valid_blocks_are_the_original(rows: int, cols: int, br:
         valid = RNG.random((rows, cols)) < frac
         ref = _block_mean_ref(valid.astype(np.float32), br, bc) >= 0.5
         np.testing.assert_array_equal(mostly_valid(valid, br, bc), ref)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32])
+def test_mean_intensity_is_the_float64_sum(dtype: type) -> None:
+    from models.serving.grid import _mean_intensity, _tread_t
+
+    lines, width = 90, 70
+    h = RNG.standard_normal((lines + 5, width)).astype(np.float32)
+    h[RNG.random(h.shape) < 0.3] = np.nan
+    info = np.iinfo(dtype) if np.dtype(dtype).kind in "ui" else None
+    lo, hi = (int(info.min), int(info.max)) if info else (0, 4e3)
+    inten = RNG.uniform(lo, hi, size=h.shape).astype(dtype)
+    if info is None:
+        inten[RNG.random(h.shape) < 0.05] = np.nan
+    cols = np.arange(4, 61)
+    ok = np.isfinite(_tread_t(h, lines, cols))
+    sel = np.take(inten[:lines], cols, axis=1)
+    okt = ok[:-1].T
+    ref = float(np.sum(sel, where=okt & np.isfinite(sel), dtype=np.float64)) / np.count_nonzero(okt)
+    before = inten.copy()
+    assert _mean_intensity(inten, lines, cols, ok) == ref
+    np.testing.assert_array_equal(inten, before)
+    assert _mean_intensity(inten, lines, cols, np.zeros_like(ok)) == 0.0
