@@ -56,7 +56,8 @@ def shifted(profile: np.ndarray, shift: np.ndarray,
     (linear interpolation; beyond the ends the end slope goes on: a chamfer continues).
 
     ``c - shift`` has the same fractional part on a whole row, so each row is one
-    integer-offset slice of the profile plus its fraction of the next difference.
+    integer-offset slice of the profile plus its fraction of the next difference (done
+    on whole runs of rows sharing that offset).
     """
     n = profile.size
     k = np.floor(-shift).astype(np.int64)
@@ -66,12 +67,13 @@ def shifted(profile: np.ndarray, shift: np.ndarray,
     ext = np.concatenate([profile[0] - (profile[1] - profile[0]) * steps[::-1], profile,
                           profile[-1] + (profile[-1] - profile[-2]) * steps])
     diff = np.diff(ext)
-    out = np.empty((shift.size, n), dtype=dtype)
-    for kk in np.unique(k):
-        rows = np.flatnonzero(k == kk)
-        lo = pad + int(kk)
-        out[rows] = ext[lo : lo + n][None, :] + f[rows] * diff[lo : lo + n][None, :]
-    return out
+    out = np.empty((shift.size, n))  # float64 sums, rounded to ``dtype`` once at the end
+    cuts = np.flatnonzero(np.diff(k)) + 1  # runs of rows with one integer offset
+    for a, b in zip([0, *cuts], [*cuts, k.size], strict=True):
+        lo = pad + int(k[a])
+        np.multiply(f[a:b], diff[lo : lo + n], out=out[a:b])
+        out[a:b] += ext[lo : lo + n]
+    return out.astype(dtype, copy=False)
 
 
 def _row_shifts(h: np.ndarray, nominal: np.ndarray, ok: np.ndarray,

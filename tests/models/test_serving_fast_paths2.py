@@ -92,12 +92,10 @@ def _block_mean_ref(m: np.ndarray, br: int, bc: int) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize(("rows", "cols"), [(60, 48), (61, 47), (7, 5)])
+@pytest.mark.parametrize(("rows", "cols"), [(60, 48), (61, 47), (17, 5)])
 @pytest.mark.parametrize(("br", "bc"), [(1, 1), (1, 2), (2, 1), (3, 6), (4, 4), (16, 20)])
 def test_block_means_and_valid_blocks_are_the_original(rows: int, cols: int, br: int,
                                                         bc: int) -> None:
-    if br > rows:
-        pytest.skip("blocks longer than the map")
     m = RNG.standard_normal((rows, cols)).astype(np.float32)
     before = m.copy()
     got = block_mean(m, br, bc)
@@ -130,3 +128,36 @@ def test_mean_intensity_is_the_float64_sum(dtype: type) -> None:
     assert _mean_intensity(inten, lines, cols, ok) == ref
     np.testing.assert_array_equal(inten, before)
     assert _mean_intensity(inten, lines, cols, np.zeros_like(ok)) == 0.0
+
+
+def _shifted_ref(profile: np.ndarray, shift: np.ndarray, dtype: type) -> np.ndarray:
+    """The original formulation: one fancy-indexed block of rows per integer offset."""
+    n = profile.size
+    k = np.floor(-shift).astype(np.int64)
+    f = (-shift - k)[:, None]
+    pad = int(np.abs(k).max()) + 2
+    steps = np.arange(1, pad + 1)
+    ext = np.concatenate([profile[0] - (profile[1] - profile[0]) * steps[::-1], profile,
+                          profile[-1] + (profile[-1] - profile[-2]) * steps])
+    diff = np.diff(ext)
+    out = np.empty((shift.size, n), dtype=dtype)
+    for kk in np.unique(k):
+        rows = np.flatnonzero(k == kk)
+        lo = pad + int(kk)
+        out[rows] = ext[lo : lo + n][None, :] + f[rows] * diff[lo : lo + n][None, :]
+    return out
+
+
+@pytest.mark.parametrize("amp", [0.0, 0.3, 2.5, 9.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shifted_profile_is_the_original(amp: float, dtype: type) -> None:
+    from models.serving.register import shifted
+
+    profile = np.cumsum(RNG.standard_normal(57))
+    t = 2 * np.pi * np.arange(300) / 300
+    shift = amp * np.sin(t + RNG.uniform(0, 6)) + 0.3 * amp * np.cos(3 * t)
+    shift[::7] = np.round(shift[::7])  # whole columns
+    got = shifted(profile, shift, dtype)
+    ref = _shifted_ref(profile, shift, dtype)
+    assert got.dtype == ref.dtype
+    np.testing.assert_array_equal(got, ref)
