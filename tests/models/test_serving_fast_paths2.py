@@ -161,3 +161,19 @@ def test_shifted_profile_is_the_original(amp: float, dtype: type) -> None:
     ref = _shifted_ref(profile, shift, dtype)
     assert got.dtype == ref.dtype
     np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("shape", [(300, 70), (40, 9), (5, 3)])
+@pytest.mark.parametrize("sigma", [(1.0, 2.0), (2.5, 2.487), (1.98, 0.5), (0.0, 1.3), (0.0, 0.0)])
+def test_gaussian_is_scipys(shape: tuple[int, int], sigma: tuple[float, float]) -> None:
+    from scipy import ndimage
+
+    from models.serving.gauss import gaussian_wrap
+
+    f = (RNG.standard_normal(shape) * 0.05).astype(np.float32)
+    for truncate in (3.0, 4.0):
+        ref = ndimage.gaussian_filter(f, sigma, mode="wrap", truncate=truncate,
+                                      output=np.float32)
+        got = gaussian_wrap(f, sigma, truncate)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, ref)
