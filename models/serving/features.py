@@ -96,12 +96,13 @@ def _extremes(m: np.ndarray, cells: _Cells, spread: bool = True,
               scratch: bool = False) -> tuple[Detection, Detection, float]:
     """Deepest and highest valid cell of ``m`` in noise units (sd = 1 if not ``spread``).
 
-    Invalid cells count as 0; ``scratch``: ``m`` is a temporary that may be overwritten.
+    Invalid cells count as 0; ``scratch``: ``m`` is a temporary that may be overwritten
+    (else it is copied, unless its invalid cells already hold +0.0, as a filled map's).
     """
     # a noise floor keeps z comparable between noisy and very clean (fine) cameras
     sd = max(_mad(m.ravel()[cells.sample]), SD_FLOOR_MM) if spread else 1.0
     lo = m
-    if cells.invalid.size:
+    if cells.invalid.size and (scratch or m.flat[cells.invalid].view(np.uint8).any()):
         lo = m if scratch else m.copy()
         lo.flat[cells.invalid] = 0.0
     i_min, i_max = int(np.argmin(lo)), int(np.argmax(lo))
@@ -209,9 +210,10 @@ def _line_band(flat: np.ndarray, base: int, width: int, n: int, acc: np.ndarray,
 
 def _full(c: np.ndarray, co: _Coarse, shape: tuple[int, int]) -> np.ndarray:
     """Coarse map -> full grid (each block's value on its cells)."""
-    if co.br * co.bc == 1:
-        return c
-    return np.repeat(np.repeat(c, co.br, 0), co.bc, 1)[: shape[0], : shape[1]]
+    for axis, b in enumerate((co.br, co.bc)):
+        if b > 1:
+            c = np.repeat(c, b, axis)
+    return c[: shape[0], : shape[1]]
 
 
 def extract(res: Residual, along_mm: float, across_mm: float,
@@ -227,7 +229,9 @@ def extract(res: Residual, along_mm: float, across_mm: float,
         det[f"dep{s:g}"], det[f"bulge{s:g}"] = dep, bul
         vals += [dep.z, dep.mm, bul.z, bul.mm]
         if s == SCALES_MM[1]:
-            evidence = _full(np.abs(g) / np.float32(sd), co, f.shape)
+            z = np.abs(g)
+            z /= np.float32(sd)
+            evidence = _full(z, co, f.shape)
             ok, cell_mm2 = co.cells.valid, along_mm * across_mm * co.br * co.bc
             strong = (g < -max(0.25, 5 * sd)) & ok
             bumps = (g > max(0.2, 5 * sd)) & ok

@@ -143,11 +143,18 @@ def _fine_noise(r: np.ndarray, filled: np.ndarray, step: int = 4) -> float:
     idx = np.arange(0, rows, step)
     mid = filled[idx]
     s3 = filled[idx - 1] + mid + filled[(idx + 1) % rows]
-    box = (s3 + np.roll(s3, 1, axis=1) + np.roll(s3, -1, axis=1)) / np.float32(9)
+    # (s3 + its roll by 1 + its roll by -1 across) / 9, the rolls as shifted slices
+    box = np.empty_like(s3)
+    np.add(s3[:, 1:], s3[:, :-1], out=box[:, 1:])
+    np.add(s3[:, :1], s3[:, -1:], out=box[:, :1])
+    box[:, :-1] += s3[:, 1:]
+    box[:, -1:] += s3[:, :1]
+    box /= np.float32(9)
     ok = np.isfinite(r[idx])
     if not ok.any():
         return 1.0
-    return 1.4826 * float(median(np.abs((mid - box)[ok]))) / 0.943
+    dev = (mid - box)[ok]
+    return 1.4826 * float(median(np.abs(dev, out=dev))) / 0.943
 
 
 def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
@@ -180,8 +187,8 @@ def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
                             float(np.abs(shift).max()))
     r[:, edges] = np.nan
     low[:, edges] = np.nan
-    filled = np.where(np.isfinite(r), r, 0.0).astype(np.float32)
+    filled = np.where(np.isfinite(r), r, 0.0).astype(np.float32, copy=False)
     sigma = _fine_noise(r, filled)
-    low_filled = np.where(np.isfinite(low), low, 0.0).astype(np.float32)
+    low_filled = np.where(np.isfinite(low), low, 0.0).astype(np.float32, copy=False)
     return Residual(r, filled, max(sigma, 1e-3), float(np.ptp(runout)),
                     profile.astype(np.float32), low_filled)

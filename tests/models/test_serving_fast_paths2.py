@@ -177,3 +177,40 @@ def test_gaussian_is_scipys(shape: tuple[int, int], sigma: tuple[float, float]) 
         got = gaussian_wrap(f, sigma, truncate)
         assert got.dtype == np.float32
         np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("shape", [(101, 40), (9, 1), (8, 2)])
+def test_fine_noise_is_the_rolled_box_formulation(shape: tuple[int, int]) -> None:
+    from models.serving.residual import _fine_noise
+
+    r = (RNG.standard_normal(shape) * 0.03).astype(np.float32)
+    r[RNG.random(shape) < 0.2] = np.nan
+    filled = np.where(np.isfinite(r), r, np.float32(0))
+    idx = np.arange(0, shape[0], 4)
+    mid = filled[idx]
+    s3 = filled[idx - 1] + mid + filled[(idx + 1) % shape[0]]
+    box = (s3 + np.roll(s3, 1, axis=1) + np.roll(s3, -1, axis=1)) / np.float32(9)
+    ok = np.isfinite(r[idx])
+    ref = 1.4826 * float(np.median(np.abs((mid - box)[ok]))) / 0.943 if ok.any() else 1.0
+    assert _fine_noise(r, filled) == ref
+
+
+@pytest.mark.parametrize("fill", [0.0, -0.0, 0.3, np.nan])
+@pytest.mark.parametrize("spread", [True, False])
+def test_extremes_without_a_copy_are_the_original(fill: float, spread: bool) -> None:
+    from models.serving.features import SD_FLOOR_MM, _Cells, _detections, _extremes
+
+    m = (RNG.standard_normal((70, 30)) * 0.02).astype(np.float32)
+    valid = RNG.random(m.shape) > 0.1
+    valid[:, :2] = False
+    m[~valid] = fill
+    cells = _Cells(valid)
+    lo = m.copy()
+    lo.flat[cells.invalid] = 0.0
+    sd = max(mad(m.ravel()[cells.sample]), SD_FLOOR_MM) if spread else 1.0
+    i, j = int(np.argmin(lo)), int(np.argmax(lo))
+    ref = (*_detections((i, lo.flat[i]), (j, lo.flat[j]), sd, m.shape[1]), sd)
+    before = m.copy()
+    assert repr(_extremes(m, cells, spread=spread)) == repr(ref)
+    np.testing.assert_array_equal(m.view(np.uint32), before.view(np.uint32))
+    assert repr(_extremes(m.copy(), cells, spread=spread, scratch=True)) == repr(ref)
