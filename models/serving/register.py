@@ -26,10 +26,11 @@ def _harmonic_basis(t: np.ndarray, k: int) -> np.ndarray:
 
 
 def smooth_over_revolution(t: np.ndarray, v: np.ndarray, w: np.ndarray, k: int,
-                           iters: int = 4) -> np.ndarray:
+                           iters: int = 4, basis: np.ndarray | None = None) -> np.ndarray:
     """Coefficients of a weighted, Tukey-robust least-squares fit of harmonics 0..k of
-    ``v`` at angles ``t`` (one revolution); zeros if too few values."""
-    b = _harmonic_basis(t, k)
+    ``v`` at angles ``t`` (one revolution); zeros if too few values. ``basis``: the
+    harmonics at ``t`` if already computed."""
+    b = _harmonic_basis(t, k) if basis is None else basis
     base = np.where(np.isfinite(v), w, 0.0)
     vv = np.where(np.isfinite(v), v, 0.0)
     rw = np.ones(v.size)
@@ -76,14 +77,22 @@ def shifted(profile: np.ndarray, shift: np.ndarray,
     return out.astype(dtype, copy=False)
 
 
-def _row_shifts(h: np.ndarray, nominal: np.ndarray, ok: np.ndarray,
-                g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: the sideways shift (columns) that best explains ``h - nominal`` by the
-    profile's slope ``g`` (plus a level), and its weight (the slope information seen)."""
-    r = np.where(ok, h - nominal, 0.0)
+def _slope_sums(ok: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: the number of valid cells, and the sums of the slope ``g`` and of its
+    square over them (the same on every iteration of the registration)."""
     m = ok.astype(np.float64)
-    n = m.sum(axis=1)
-    sg, sgg = m @ g, m @ (g * g)
+    return m.sum(axis=1), m @ g, m @ (g * g)
+
+
+def _row_shifts(h: np.ndarray, nominal: np.ndarray, ok: np.ndarray, g: np.ndarray,
+                sums: tuple[np.ndarray, np.ndarray, np.ndarray]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the sideways shift (columns) that best explains ``h - nominal`` by the
+    profile's slope ``g`` (plus a level), and its weight (the slope information seen);
+    ``sums``: ``_slope_sums(ok, g)``."""
+    r = h - nominal
+    np.copyto(r, 0.0, where=~ok)
+    n, sg, sgg = sums
     sr, sgr = r.sum(axis=1), r @ g
     var = sgg - sg * sg / np.maximum(n, 1)  # slope information left after the level
     with np.errstate(all="ignore"):
@@ -108,12 +117,14 @@ def lateral_nominal(h: np.ndarray, profile: np.ndarray, harmonics: int, min_shif
     ok = np.isfinite(hs)
     g = np.gradient(profile)
     t_all = 2 * np.pi * np.arange(rows) / rows
+    t_sub = t_all[sub]
+    b_sub, sums = _harmonic_basis(t_sub, harmonics), _slope_sums(ok, g)
     coef = np.zeros(2 * harmonics + 1)
     nominal: np.ndarray = np.broadcast_to(profile, hs.shape)
     for _ in range(iters):
-        step, w = _row_shifts(hs, nominal, ok, g)
-        coef = coef + smooth_over_revolution(t_all[sub], step, w, harmonics)
-        shift_sub = _harmonic_basis(t_all[sub], harmonics) @ coef
+        step, w = _row_shifts(hs, nominal, ok, g, sums)
+        coef = coef + smooth_over_revolution(t_sub, step, w, harmonics, basis=b_sub)
+        shift_sub = b_sub @ coef
         if float(np.ptp(shift_sub)) < min_shift:
             return np.tile(profile.astype(dtype), (rows, 1)), np.zeros(rows)
         nominal = shifted(profile, shift_sub)
