@@ -183,10 +183,12 @@ def _line_filter(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray
     pr = int(np.ceil(CRACK_MM / 2 / along_mm)) + 1
     pc = int(np.ceil(CRACK_MM / 2 / across_mm)) + 1
     width = cols + 2 * pc
-    pad = np.zeros((rows + 2 * pr, width), dtype=f.dtype)
+    pad = np.empty((rows + 2 * pr, width), dtype=f.dtype)
     pad[pr : pr + rows, pc : pc + cols] = f
+    for part in (pad[:pr], pad[pr + rows :], pad[:, :pc], pad[:, pc + cols :]):
+        part[...] = 0  # the zero border
     flat = pad.ravel()
-    best = np.full(rows * width, np.inf, dtype=np.float32)
+    best = np.empty(rows * width, dtype=np.float32)  # min(inf, first line) is that line
     band = max(1, LINE_BAND // width)
     acc = np.empty(band * width, dtype=np.float32)
     for r0 in range(0, rows, band):
@@ -198,14 +200,17 @@ def _line_filter(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray
 
 def _line_band(flat: np.ndarray, base: int, width: int, n: int, acc: np.ndarray,
                best: np.ndarray, lines: tuple[tuple[tuple[int, int], ...], ...]) -> None:
-    """``best = min(best, line means)`` for the ``n`` cells from flat index ``base``."""
-    for offs in lines:
+    """``best`` = the least of the line means for the ``n`` cells from flat index ``base``."""
+    for i, offs in enumerate(lines):
         starts = [base + dr * width + dc for dr, dc in offs]
         np.add(flat[starts[0] : starts[0] + n], 0.0, out=acc)  # the sum starts from 0.0
         for o in starts[1:]:
             np.add(acc, flat[o : o + n], out=acc)
-        np.divide(acc, len(offs), out=acc)
-        np.minimum(best, acc, out=best)
+        if i == 0:
+            np.divide(acc, len(offs), out=best)
+        else:
+            np.divide(acc, len(offs), out=acc)
+            np.minimum(best, acc, out=best)
 
 
 def _full(c: np.ndarray, co: _Coarse, shape: tuple[int, int]) -> np.ndarray:
@@ -223,7 +228,7 @@ def extract(res: Residual, along_mm: float, across_mm: float,
     cells = _Cells(np.isfinite(res.r))
     det: dict[str, Detection] = {"flat": _flat_spot(res, along_mm)}
     vals: list[float] = [det["flat"].z, det["flat"].mm]
-    evidence = np.zeros(f.shape, dtype=np.float32)
+    evidence = None  # the 2.5 mm map (SCALES_MM[1])
     for s in SCALES_MM:
         dep, bul, sd, g, co = _smoothed(f, s, along_mm, across_mm, cells)
         det[f"dep{s:g}"], det[f"bulge{s:g}"] = dep, bul
