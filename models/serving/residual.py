@@ -109,9 +109,10 @@ def _running_median(c: np.ndarray, win: int) -> np.ndarray:
     exactly the filter's result (the rank filter is slow on this small array).
     """
     half = win // 2
-    ext = np.pad(c, ((half, half), (0, 0)), mode="wrap")
-    windows = np.lib.stride_tricks.sliding_window_view(ext, win, axis=0)
-    return np.sort(windows, axis=-1)[..., half]
+    # (columns, rows + win - 1): each window is a contiguous run (quicker to sort)
+    ext = np.take(c.T, np.arange(-half, c.shape[0] + half) % c.shape[0], axis=1)
+    windows = np.lib.stride_tricks.sliding_window_view(ext, win, axis=1)
+    return np.ascontiguousarray(np.sort(windows, axis=-1)[..., half].T)
 
 
 def _upsample(c: np.ndarray, shape: tuple[int, int], br: int, bc: int) -> np.ndarray:
