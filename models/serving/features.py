@@ -18,7 +18,7 @@ import numpy as np
 
 from models.serving.blocks import block_mean as _block_mean
 from models.serving.blocks import mostly_valid
-from models.serving.gauss import gaussian_wrap
+from models.serving.gauss import gaussian
 from models.serving.residual import Residual
 from models.serving.robust import mad as _mad
 from models.serving.robust import nanmedian
@@ -152,7 +152,7 @@ def _smoothed(f: np.ndarray, s: float, along_mm: float, across_mm: float,
     co = _Coarse(f, cells, *_blocks(s, along_mm, across_mm))
     sig = tuple(float(np.sqrt(max((s / mm) ** 2 - (b * b - 1) / 12, 0.25))) / b
                 for mm, b in ((along_mm, co.br), (across_mm, co.bc)))
-    g = gaussian_wrap(co.f, sig, truncate=3.0)  # ndimage.gaussian_filter's result
+    g = gaussian(co.f, sig, 3.0, dtype=np.float32)  # ndimage.gaussian_filter's result
     dep, bul, sd = _extremes(g, co.cells, scratch=s != SCALES_MM[1])  # 2.5: evidence
     return co.cell(dep, f.shape), co.cell(bul, f.shape), sd, g, co
 

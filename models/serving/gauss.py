@@ -1,6 +1,6 @@
-"""``scipy.ndimage.gaussian_filter(f, sigma, mode="wrap", truncate=..., output=float32)``
-without its per-call set-up: the same ``correlate1d`` passes (axis by axis, in place
-in the float32 output) with the same kernels, computed once per sigma."""
+"""``scipy.ndimage.gaussian_filter(f, sigma, mode=..., truncate=..., output=...)`` without
+its per-call set-up: the same ``correlate1d`` passes (axis by axis, in place in the
+output) with the same kernels, computed once per sigma."""
 
 from __future__ import annotations
 
@@ -21,13 +21,15 @@ def _weights(sigma: float, truncate: float) -> np.ndarray:
     return w
 
 
-def gaussian_wrap(f: np.ndarray, sigma: tuple[float, ...], truncate: float) -> np.ndarray:
-    """Gaussian of ``f`` with per-axis ``sigma`` (periodic ends), as float32."""
-    out = np.empty(f.shape, dtype=np.float32)
+def gaussian(f: np.ndarray, sigma: tuple[float, ...], truncate: float, mode: str = "wrap",
+             dtype: type[np.generic] | None = None) -> np.ndarray:
+    """Gaussian of ``f`` with per-axis ``sigma`` (ends as ``mode``), as ``dtype`` (that of
+    ``f`` if None, as ``gaussian_filter`` without ``output``)."""
+    out = np.empty(f.shape, dtype=f.dtype if dtype is None else dtype)
     src = f
     for axis, s in enumerate(sigma):
         if s > 1e-15:  # as gaussian_filter: an axis of (almost) zero sigma is left out
-            ndimage.correlate1d(src, _weights(s, truncate), axis, output=out, mode="wrap")
+            ndimage.correlate1d(src, _weights(s, truncate), axis, output=out, mode=mode)
             src = out
     if src is f:
         out[...] = f

@@ -168,14 +168,19 @@ def test_shifted_profile_is_the_original(amp: float, dtype: type) -> None:
 def test_gaussian_is_scipys(shape: tuple[int, int], sigma: tuple[float, float]) -> None:
     from scipy import ndimage
 
-    from models.serving.gauss import gaussian_wrap
+    from models.serving.gauss import gaussian
 
     f = (RNG.standard_normal(shape) * 0.05).astype(np.float32)
     for truncate in (3.0, 4.0):
         ref = ndimage.gaussian_filter(f, sigma, mode="wrap", truncate=truncate,
                                       output=np.float32)
-        got = gaussian_wrap(f, sigma, truncate)
+        got = gaussian(f, sigma, truncate, dtype=np.float32)
         assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, ref)
+    for v in (f, f.astype(np.float64), f[::2, ::-1]):  # output dtype of the input
+        ref = ndimage.gaussian_filter(v, sigma, mode="nearest")
+        got = gaussian(v, sigma, 4.0, "nearest")
+        assert got.dtype == ref.dtype
         np.testing.assert_array_equal(got, ref)
 
 
