@@ -56,6 +56,17 @@ class Features:
 
 
 
+@functools.lru_cache(maxsize=16)
+def _flat_kernel(length: float, along_mm: float) -> tuple[int, np.ndarray, float]:
+    """Half length (rows), zero-mean parabolic chord filter and its squared norm."""
+    half = max(2, round(length / 2 / along_mm))
+    t = np.arange(-2 * half, 2 * half + 1) * along_mm
+    k = np.clip((length / 2) ** 2 - t**2, 0, None) / (length / 2) ** 2
+    k = k - k.mean()
+    k.flags.writeable = False
+    return half, k, float(np.sum(k * k))
+
+
 def _flat_spot(res: Residual, along_mm: float) -> Detection:
     import warnings
 
@@ -66,14 +77,11 @@ def _flat_spot(res: Residual, along_mm: float) -> Detection:
     best = Detection(0.0, 0.0, 0, res.r.shape[1] // 2)
     n = s.size
     for length in FLAT_MM:
-        half = max(2, round(length / 2 / along_mm))
-        t = np.arange(-2 * half, 2 * half + 1) * along_mm
-        k = np.clip((length / 2) ** 2 - t**2, 0, None) / (length / 2) ** 2
-        k = k - k.mean()
+        half, k, kk = _flat_kernel(length, along_mm)
         if k.size >= n:
             continue
         ext = np.concatenate([s[-2 * half :], s, s[: 2 * half]])
-        amp = -np.convolve(ext, k[::-1], mode="valid")[:n] / float(np.sum(k * k))
+        amp = -np.convolve(ext, k[::-1], mode="valid")[:n] / kk
         z = amp / max(_mad(amp), FLAT_FLOOR_MM)
         i = int(np.argmax(z))
         if z[i] > best.z:
