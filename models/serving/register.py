@@ -13,6 +13,8 @@ their full depth.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from models.serving.robust import median
@@ -22,6 +24,25 @@ def _harmonic_basis(t: np.ndarray, k: int) -> np.ndarray:
     cols = [np.ones(t.size)]
     for j in range(1, k + 1):
         cols += [np.cos(j * t), np.sin(j * t)]
+    return np.stack(cols, axis=1)
+
+
+@functools.lru_cache(maxsize=64)
+def _circle_harmonic(n: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """``cos(j t)``, ``sin(j t)`` at the angles ``t = 2 pi arange(n) / n`` of a whole
+    revolution of ``n`` rows (read-only; wheels of a site come back, and the runout and
+    registration fits of one wheel share them)."""
+    t = 2 * np.pi * np.arange(n) / n
+    c, s = np.cos(j * t), np.sin(j * t)
+    c.flags.writeable = s.flags.writeable = False
+    return c, s
+
+
+def circle_basis(n: int, k: int) -> np.ndarray:
+    """``_harmonic_basis(2 pi arange(n) / n, k)`` (the same values), a new array."""
+    cols = [np.ones(n)]
+    for j in range(1, k + 1):
+        cols += _circle_harmonic(n, j)
     return np.stack(cols, axis=1)
 
 
@@ -128,7 +149,7 @@ def lateral_nominal(h: np.ndarray, profile: np.ndarray, harmonics: int, min_shif
         if float(np.ptp(shift_sub)) < min_shift:
             return np.tile(profile.astype(dtype), (rows, 1)), np.zeros(rows)
         nominal = shifted(profile, shift_sub)
-    shift = _harmonic_basis(t_all, harmonics) @ coef
+    shift = circle_basis(rows, harmonics) @ coef
     return shifted(profile, shift, dtype), shift
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from models.serving.grid import WheelGrid
-from models.serving.register import chamfer_columns, lateral_nominal
+from models.serving.register import chamfer_columns, circle_basis, lateral_nominal
 from models.serving.robust import median, nanmedian
 
 
@@ -57,11 +57,7 @@ def _fill_nan_1d(v: np.ndarray) -> np.ndarray:
 def robust_harmonics(v: np.ndarray, k: int, iters: int = 6) -> np.ndarray:
     """Tukey-weighted least-squares fit of harmonics 0..k over one revolution."""
     n = v.size
-    t = 2 * np.pi * np.arange(n) / n
-    cols = [np.ones(n)]
-    for j in range(1, k + 1):
-        cols += [np.cos(j * t), np.sin(j * t)]
-    b = np.stack(cols, axis=1)
+    b = circle_basis(n, k)
     w = np.ones(n)
     fit = np.zeros(n)
     for _ in range(iters):

@@ -219,3 +219,15 @@ def test_extremes_without_a_copy_are_the_original(fill: float, spread: bool) -> 
     assert repr(_extremes(m, cells, spread=spread)) == repr(ref)
     np.testing.assert_array_equal(m.view(np.uint32), before.view(np.uint32))
     assert repr(_extremes(m.copy(), cells, spread=spread, scratch=True)) == repr(ref)
+
+
+@pytest.mark.parametrize("n", [7, 400, 862, 1131])
+def test_cached_circle_basis_is_the_harmonic_basis(n: int) -> None:
+    from models.serving.register import _harmonic_basis, circle_basis
+
+    t = 2 * np.pi * np.arange(n) / n
+    for k in (4, 3, 1):
+        got = circle_basis(n, k)
+        np.testing.assert_array_equal(got, _harmonic_basis(t, k))
+        got[:] = 0  # a new array each time: the cached columns are untouched
+        np.testing.assert_array_equal(circle_basis(n, k), _harmonic_basis(t, k))
