@@ -85,7 +85,7 @@ def _block_median(r: np.ndarray, br: int, bc: int) -> np.ndarray:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            med = nanmedian(blocks, 2)
+            med = nanmedian(blocks, 2, overwrite=True)  # a temporary
     return med
 
 

@@ -8,15 +8,23 @@ import numpy as np
 PARTITION_MIN = 4096  # shorter arrays: a sort is as quick as a partition
 
 
-def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
-    """Median along ``axis`` ignoring NaN; NaN where a slice has no value.
+def nanmedian(a: np.ndarray, axis: int, overwrite: bool = False) -> np.ndarray:
+    """Median along ``axis`` ignoring NaN; NaN where a slice has no value (``overwrite``:
+    ``a`` is a temporary that may be sorted in place).
 
-    The slices are sorted as contiguous rows (NaN sort last); the middle of each row's
-    finite values is read by flat index (quicker than ``take_along_axis``).
+    The slices are sorted as contiguous rows (NaN sort last; in place in a rearranged
+    copy); the middle of each row's finite values is read by flat index (quicker than
+    ``take_along_axis``).
     """
     if axis % a.ndim != a.ndim - 1:  # sort contiguous rows (same values, quicker)
-        a = np.ascontiguousarray(np.moveaxis(a, axis, -1))
-    s = np.sort(a, axis=-1).reshape(-1, a.shape[-1])
+        moved = np.ascontiguousarray(np.moveaxis(a, axis, -1))
+        overwrite = overwrite or not np.may_share_memory(moved, a)
+        a = moved
+    if overwrite and a.flags.c_contiguous and a.flags.writeable:
+        a.sort(axis=-1)  # what np.sort does to its copy
+        s = a.reshape(-1, a.shape[-1])
+    else:
+        s = np.sort(a, axis=-1).reshape(-1, a.shape[-1])
     n = _finite_count(s)
     lo = np.maximum(n - 1, 0) // 2
     hi = np.minimum(np.maximum(n, 1) // 2, np.maximum(n - 1, 0))

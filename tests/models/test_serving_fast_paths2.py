@@ -56,9 +56,13 @@ def test_nanmedian_is_numpys_on_any_axis(shape: tuple[int, ...], axis: int) -> N
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
             ref = np.nanmedian(v, axis)
-        got = nanmedian(v, axis)
-        assert got.dtype == ref.dtype
-        np.testing.assert_array_equal(got, ref)
+        for arr in (v, np.asfortranarray(v)):  # (a moved axis may be a contiguous view)
+            before = arr.copy()
+            got = nanmedian(arr, axis)
+            assert got.dtype == ref.dtype
+            np.testing.assert_array_equal(got, ref)
+            np.testing.assert_array_equal(arr, before)  # left alone
+        np.testing.assert_array_equal(nanmedian(v.copy(), axis, overwrite=True), ref)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
