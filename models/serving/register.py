@@ -66,7 +66,7 @@ def smooth_over_revolution(t: np.ndarray, v: np.ndarray, w: np.ndarray, k: int,
             return np.zeros(b.shape[1])
         res = vv - b @ coef
         used = res[base > 0]
-        s = 1.4826 * float(median(np.abs(used - median(used)))) + 1e-9
+        s = 1.4826 * float(median(np.abs(used - median(used)), overwrite=True)) + 1e-9
         u = res / (4.685 * s)
         rw = np.where(np.abs(u) < 1, (1 - u**2) ** 2, 0.0)
     return np.asarray(coef)

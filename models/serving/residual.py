@@ -68,7 +68,7 @@ def robust_harmonics(v: np.ndarray, k: int, iters: int = 6) -> np.ndarray:
             coef = np.linalg.lstsq(b * w[:, None], v * w, rcond=None)[0]
         fit = b @ coef
         res = v - fit
-        s = 1.4826 * median(np.abs(res - median(res))) + 1e-6
+        s = 1.4826 * median(np.abs(res - median(res)), overwrite=True) + 1e-6
         u = res / (4.685 * s)
         w = np.where(np.abs(u) < 1, (1 - u**2) ** 2, 0.0)
     return fit
@@ -151,7 +151,7 @@ def _fine_noise(r: np.ndarray, filled: np.ndarray, step: int = 4) -> float:
     if not ok.any():
         return 1.0
     dev = (mid - box)[ok]
-    return 1.4826 * float(median(np.abs(dev, out=dev))) / 0.943
+    return 1.4826 * float(median(np.abs(dev, out=dev), overwrite=True)) / 0.943
 
 
 def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:

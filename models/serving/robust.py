@@ -43,8 +43,9 @@ def _finite_count(s: np.ndarray) -> np.ndarray:
     return np.add.reduce(fin, axis=1, dtype=acc).astype(np.intp)
 
 
-def median(v: np.ndarray) -> np.floating:
-    """``np.median(v)`` of a non-empty 1-D array, bit for bit.
+def median(v: np.ndarray, overwrite: bool = False) -> np.floating:
+    """``np.median(v)`` of a non-empty 1-D array, bit for bit (``overwrite``: ``v`` is a
+    temporary that may be reordered in place).
 
     NumPy takes the middle element, or the mean of the two middle ones in the array's
     dtype, i.e. ``(a + b) / 2`` rounded in that dtype — reproduced here. Short arrays
@@ -53,11 +54,13 @@ def median(v: np.ndarray) -> np.floating:
     """
     k = v.size // 2
     if v.size < PARTITION_MIN:
-        s = np.sort(v)  # NaN sort last; np.median then gives NaN
+        s = v if overwrite else v.copy()
+        s.sort()  # NaN sort last; np.median then gives NaN
         if np.isnan(s[-1]):
             return s[-1]
         return s[k] if s.size % 2 else (s[k - 1] + s[k]) / 2
-    s = np.partition(v, k)  # NaN sort last: any NaN is at or after k
+    s = v if overwrite else v.copy()
+    s.partition(k)  # NaN sort last: any NaN is at or after k
     top = s[k:].max()
     if np.isnan(top):
         return top
@@ -66,7 +69,7 @@ def median(v: np.ndarray) -> np.floating:
 
 def mad(v: np.ndarray) -> float:
     """``1.4826 * median(|v - median(v)|) + 1e-6`` (robust spread), as float."""
-    return 1.4826 * float(median(np.abs(v - median(v)))) + 1e-6
+    return 1.4826 * float(median(np.abs(v - median(v)), overwrite=True)) + 1e-6
 
 
 def percentile(v: np.ndarray, q: float) -> np.floating:

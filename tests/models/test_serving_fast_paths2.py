@@ -71,8 +71,12 @@ def test_partitioned_median_is_numpys(dtype: type, n: int) -> None:
     for ties in (0.0, 0.5, 0.9):
         v = (RNG.standard_normal(n) * 0.01).astype(dtype)
         v[RNG.random(n) < ties] = v[1]  # many equal values about the middle
+        before = v.copy()
         got, ref = median(v), np.median(v)
         assert got.dtype == ref.dtype and got == ref
+        np.testing.assert_array_equal(v, before)  # left alone
+        assert median(v.copy(), overwrite=True) == ref
+        assert median(v[::-1][:100]) == np.median(v[::-1][:100])  # a strided view
         assert mad(v) == 1.4826 * float(np.median(np.abs(v - np.median(v)))) + 1e-6
     v[RNG.integers(n)] = np.nan  # anywhere: the median is NaN
     assert np.isnan(median(v)) and np.isnan(np.median(v))
