@@ -36,7 +36,7 @@ class WheelGrid:
     """Heights (mm) and normalised intensity on the physical grid, NaN = missing."""
 
     height: np.ndarray  # (rows, cols) float32
-    intensity: np.ndarray  # (rows, cols) float32, 1.0 = wheel median
+    intensity: np.ndarray  # (rows, cols) float32, 1.0 = wheel median (read-only NaN if unused)
     line_of_row: np.ndarray  # (rows,) source line index of each row
     col_of_col: np.ndarray  # (cols,) source column index of each grid column
     params: GridParams
@@ -268,7 +268,7 @@ def to_grid(raw: RawHeights, p: GridParams | None = None,
     height[~(cnt > 0)] = np.nan
     # the lowest point of each cell keeps the full depth of cracks narrower than a cell
     low = _bin2d_t(h, cidx, nc, ridx, nr, np.fmin)  # NaN where no point (h is scratch)
-    ig = np.full_like(height, np.nan)
+    ig = np.broadcast_to(np.float32(np.nan), height.shape)  # not computed: read-only NaN
     mean_i = 0.0
     if raw.intensity is not None:
         mean_i = _mean_intensity(raw.intensity, raw.lines_per_rev, cols, ok)
