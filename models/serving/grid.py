@@ -259,15 +259,15 @@ def to_grid(raw: RawHeights, p: GridParams | None = None,
     along = np.arange(h.shape[1], dtype=np.float64) * raw.mm_per_line
     ridx, nr = _bin_index(along, p.along_mm)
     cidx, nc = _bin_index(x.astype(np.float64), p.across_mm)
-    zero = np.float32(0)
-    s = _bin2d_t(np.where(ok, h, zero), cidx, nc, ridx, nr, np.add)
+    # the lowest point of each cell keeps the full depth of cracks narrower than a cell
+    low = _bin2d_t(h, cidx, nc, ridx, nr, np.fmin)  # NaN where no point (h is scratch)
+    np.copyto(h, np.float32(0), where=~ok)  # missing points add nothing to the sums
+    s = _bin2d_t(h, cidx, nc, ridx, nr, np.add)
     cnt = _counts(ok, cidx, nc, ridx, nr)
     height = np.maximum(cnt, np.float32(1e-9))  # the mean where there are points
     with np.errstate(all="ignore"):
         np.divide(s, height, out=height)
     height[~(cnt > 0)] = np.nan
-    # the lowest point of each cell keeps the full depth of cracks narrower than a cell
-    low = _bin2d_t(h, cidx, nc, ridx, nr, np.fmin)  # NaN where no point (h is scratch)
     ig = np.broadcast_to(np.float32(np.nan), height.shape)  # not computed: read-only NaN
     mean_i = 0.0
     if raw.intensity is not None:
