@@ -15,8 +15,10 @@ import functools
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
+from models.serving.blocks import block_mean as _block_mean
+from models.serving.blocks import mostly_valid
+from models.serving.gauss import gaussian
 from models.serving.residual import Residual
 from models.serving.robust import mad as _mad
 from models.serving.robust import nanmedian
@@ -54,6 +56,17 @@ class Features:
 
 
 
+@functools.lru_cache(maxsize=16)
+def _flat_kernel(length: float, along_mm: float) -> tuple[int, np.ndarray, float]:
+    """Half length (rows), zero-mean parabolic chord filter and its squared norm."""
+    half = max(2, round(length / 2 / along_mm))
+    t = np.arange(-2 * half, 2 * half + 1) * along_mm
+    k = np.clip((length / 2) ** 2 - t**2, 0, None) / (length / 2) ** 2
+    k = k - k.mean()
+    k.flags.writeable = False
+    return half, k, float(np.sum(k * k))
+
+
 def _flat_spot(res: Residual, along_mm: float) -> Detection:
     import warnings
 
@@ -64,14 +77,11 @@ def _flat_spot(res: Residual, along_mm: float) -> Detection:
     best = Detection(0.0, 0.0, 0, res.r.shape[1] // 2)
     n = s.size
     for length in FLAT_MM:
-        half = max(2, round(length / 2 / along_mm))
-        t = np.arange(-2 * half, 2 * half + 1) * along_mm
-        k = np.clip((length / 2) ** 2 - t**2, 0, None) / (length / 2) ** 2
-        k = k - k.mean()
+        half, k, kk = _flat_kernel(length, along_mm)
         if k.size >= n:
             continue
         ext = np.concatenate([s[-2 * half :], s, s[: 2 * half]])
-        amp = -np.convolve(ext, k[::-1], mode="valid")[:n] / float(np.sum(k * k))
+        amp = -np.convolve(ext, k[::-1], mode="valid")[:n] / kk
         z = amp / max(_mad(amp), FLAT_FLOOR_MM)
         i = int(np.argmax(z))
         if z[i] > best.z:
@@ -94,12 +104,13 @@ def _extremes(m: np.ndarray, cells: _Cells, spread: bool = True,
               scratch: bool = False) -> tuple[Detection, Detection, float]:
     """Deepest and highest valid cell of ``m`` in noise units (sd = 1 if not ``spread``).
 
-    Invalid cells count as 0; ``scratch``: ``m`` is a temporary that may be overwritten.
+    Invalid cells count as 0; ``scratch``: ``m`` is a temporary that may be overwritten
+    (else it is copied, unless its invalid cells already hold +0.0, as a filled map's).
     """
     # a noise floor keeps z comparable between noisy and very clean (fine) cameras
     sd = max(_mad(m.ravel()[cells.sample]), SD_FLOOR_MM) if spread else 1.0
     lo = m
-    if cells.invalid.size:
+    if cells.invalid.size and (scratch or m.flat[cells.invalid].view(np.uint8).any()):
         lo = m if scratch else m.copy()
         lo.flat[cells.invalid] = 0.0
     i_min, i_max = int(np.argmin(lo)), int(np.argmax(lo))
@@ -117,24 +128,6 @@ def _detections(low: tuple[int, np.float32], high: tuple[int, np.float32], sd: f
             Detection(float(v_max / sd), float(v_max), r1, c1))
 
 
-def _block_mean(m: np.ndarray, br: int, bc: int) -> np.ndarray:
-    """Means of ``br`` x ``bc`` blocks (float32); rows wrap round, missing columns are 0."""
-    rows, cols = m.shape
-    nr, nc = -(-rows // br), -(-cols // bc)
-    pad = np.zeros((nr * br, nc * bc), dtype=np.float32)
-    pad[:rows, :cols] = m
-    if nr * br > rows:  # the circumference goes on
-        pad[rows:, :cols] = m[: nr * br - rows]
-    rsum = pad[::br].copy()  # rows of each block, then its columns (few strided adds)
-    for i in range(1, br):
-        rsum += pad[i::br]
-    out = rsum[:, ::bc].copy()
-    for j in range(1, bc):
-        out += rsum[:, j::bc]
-    out *= np.float32(1 / (br * bc))
-    return out
-
-
 def _blocks(s: float, along_mm: float, across_mm: float) -> tuple[int, int]:
     """Block size (rows, cols) of the coarse grid a scale is smoothed on: about s/2.5 of
     half a sigma per block (sampling at block centres loses <= 3 % of a peak)."""
@@ -149,7 +142,7 @@ class _Coarse:
         self.f, self.cells = f, cells
         if br * bc > 1:
             self.f = _block_mean(f, br, bc)
-            self.cells = _Cells(_block_mean(cells.valid.astype(np.float32), br, bc) >= 0.5)
+            self.cells = _Cells(mostly_valid(cells.valid, br, bc))  # mean >= 0.5
 
     def cell(self, d: Detection, shape: tuple[int, int]) -> Detection:
         """Detection at the centre of its block on the full grid."""
@@ -167,8 +160,7 @@ def _smoothed(f: np.ndarray, s: float, along_mm: float, across_mm: float,
     co = _Coarse(f, cells, *_blocks(s, along_mm, across_mm))
     sig = tuple(float(np.sqrt(max((s / mm) ** 2 - (b * b - 1) / 12, 0.25))) / b
                 for mm, b in ((along_mm, co.br), (across_mm, co.bc)))
-    g = ndimage.gaussian_filter(co.f, sig, mode="wrap", truncate=3.0,
-                                output=np.float32)
+    g = gaussian(co.f, sig, 3.0, dtype=np.float32)  # ndimage.gaussian_filter's result
     dep, bul, sd = _extremes(g, co.cells, scratch=s != SCALES_MM[1])  # 2.5: evidence
     return co.cell(dep, f.shape), co.cell(bul, f.shape), sd, g, co
 
@@ -199,10 +191,12 @@ def _line_filter(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray
     pr = int(np.ceil(CRACK_MM / 2 / along_mm)) + 1
     pc = int(np.ceil(CRACK_MM / 2 / across_mm)) + 1
     width = cols + 2 * pc
-    pad = np.zeros((rows + 2 * pr, width), dtype=f.dtype)
+    pad = np.empty((rows + 2 * pr, width), dtype=f.dtype)
     pad[pr : pr + rows, pc : pc + cols] = f
+    for part in (pad[:pr], pad[pr + rows :], pad[:, :pc], pad[:, pc + cols :]):
+        part[...] = 0  # the zero border
     flat = pad.ravel()
-    best = np.full(rows * width, np.inf, dtype=np.float32)
+    best = np.empty(rows * width, dtype=np.float32)  # min(inf, first line) is that line
     band = max(1, LINE_BAND // width)
     acc = np.empty(band * width, dtype=np.float32)
     for r0 in range(0, rows, band):
@@ -214,21 +208,25 @@ def _line_filter(f: np.ndarray, along_mm: float, across_mm: float) -> np.ndarray
 
 def _line_band(flat: np.ndarray, base: int, width: int, n: int, acc: np.ndarray,
                best: np.ndarray, lines: tuple[tuple[tuple[int, int], ...], ...]) -> None:
-    """``best = min(best, line means)`` for the ``n`` cells from flat index ``base``."""
-    for offs in lines:
+    """``best`` = the least of the line means for the ``n`` cells from flat index ``base``."""
+    for i, offs in enumerate(lines):
         starts = [base + dr * width + dc for dr, dc in offs]
         np.add(flat[starts[0] : starts[0] + n], 0.0, out=acc)  # the sum starts from 0.0
         for o in starts[1:]:
             np.add(acc, flat[o : o + n], out=acc)
-        np.divide(acc, len(offs), out=acc)
-        np.minimum(best, acc, out=best)
+        if i == 0:
+            np.divide(acc, len(offs), out=best)
+        else:
+            np.divide(acc, len(offs), out=acc)
+            np.minimum(best, acc, out=best)
 
 
 def _full(c: np.ndarray, co: _Coarse, shape: tuple[int, int]) -> np.ndarray:
     """Coarse map -> full grid (each block's value on its cells)."""
-    if co.br * co.bc == 1:
-        return c
-    return np.repeat(np.repeat(c, co.br, 0), co.bc, 1)[: shape[0], : shape[1]]
+    for axis, b in enumerate((co.br, co.bc)):
+        if b > 1:
+            c = np.repeat(c, b, axis)
+    return c[: shape[0], : shape[1]]
 
 
 def extract(res: Residual, along_mm: float, across_mm: float,
@@ -238,13 +236,15 @@ def extract(res: Residual, along_mm: float, across_mm: float,
     cells = _Cells(np.isfinite(res.r))
     det: dict[str, Detection] = {"flat": _flat_spot(res, along_mm)}
     vals: list[float] = [det["flat"].z, det["flat"].mm]
-    evidence = np.zeros(f.shape, dtype=np.float32)
+    evidence = None  # the 2.5 mm map (SCALES_MM[1])
     for s in SCALES_MM:
         dep, bul, sd, g, co = _smoothed(f, s, along_mm, across_mm, cells)
         det[f"dep{s:g}"], det[f"bulge{s:g}"] = dep, bul
         vals += [dep.z, dep.mm, bul.z, bul.mm]
         if s == SCALES_MM[1]:
-            evidence = _full(np.abs(g) / np.float32(sd), co, f.shape)
+            z = np.abs(g)
+            z /= np.float32(sd)
+            evidence = _full(z, co, f.shape)
             ok, cell_mm2 = co.cells.valid, along_mm * across_mm * co.br * co.bc
             strong = (g < -max(0.25, 5 * sd)) & ok
             bumps = (g > max(0.2, 5 * sd)) & ok

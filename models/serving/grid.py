@@ -36,7 +36,7 @@ class WheelGrid:
     """Heights (mm) and normalised intensity on the physical grid, NaN = missing."""
 
     height: np.ndarray  # (rows, cols) float32
-    intensity: np.ndarray  # (rows, cols) float32, 1.0 = wheel median
+    intensity: np.ndarray  # (rows, cols) float32, 1.0 = wheel median (read-only NaN if unused)
     line_of_row: np.ndarray  # (rows,) source line index of each row
     col_of_col: np.ndarray  # (cols,) source column index of each grid column
     params: GridParams
@@ -154,7 +154,8 @@ def _tread_columns(raw: RawHeights, p: GridParams) -> np.ndarray:
     # the tread is the highest wide run (heights grow towards the camera); background
     # (hub, frame, table) beside it is lower, and may be wider
     wide = span >= min(p.min_tread_mm, 0.5 * float(span.max()))
-    level = np.array([np.nanmedian(med[a:b]) for a, b in zip(starts, ends, strict=True)])
+    # (np.nanmedian of runs of finite values: their median)
+    level = np.array([median(med[a:b]) for a, b in zip(starts, ends, strict=True)])
     k = int(np.argmax(np.where(wide, level, -np.inf)))
     a, b = starts[k], ends[k]
     lo, hi = min(x[a], x[b - 1]), max(x[a], x[b - 1])
@@ -215,8 +216,19 @@ def _mean_intensity(a: np.ndarray, lines: int, cols: np.ndarray, ok: np.ndarray)
     sel = np.take(a[:lines], cols, axis=1)
     okt = ok[:-1].T
     n = int(np.count_nonzero(okt))
-    total = float(np.sum(sel, where=okt & np.isfinite(sel), dtype=np.float64))
-    return total / n if n else 0.0
+    return _valid_total(sel, okt) / n if n else 0.0
+
+
+def _valid_total(sel: np.ndarray, okt: np.ndarray) -> float:
+    """The float64 sum of the finite ``sel`` where ``okt`` (``sel`` is scratch).
+
+    Integer intensity is summed in integers: a float64 sum of fewer than 2**53 / max
+    integers is exact, so it is the same number (and int / int rounds as float / int).
+    """
+    if sel.dtype.kind in "ui" and sel.size < 2**53 // 2 ** (8 * sel.itemsize):
+        sel *= np.ascontiguousarray(okt)
+        return int(sel.sum(dtype=np.uint64 if sel.dtype.kind == "u" else np.int64))
+    return float(np.sum(sel, where=okt & np.isfinite(sel), dtype=np.float64))
 
 
 def _intensity_grid(a: np.ndarray, lines: int, cols: np.ndarray, ok: np.ndarray,
@@ -247,14 +259,16 @@ def to_grid(raw: RawHeights, p: GridParams | None = None,
     along = np.arange(h.shape[1], dtype=np.float64) * raw.mm_per_line
     ridx, nr = _bin_index(along, p.along_mm)
     cidx, nc = _bin_index(x.astype(np.float64), p.across_mm)
-    zero = np.float32(0)
-    s = _bin2d_t(np.where(ok, h, zero), cidx, nc, ridx, nr, np.add)
-    cnt = _counts(ok, cidx, nc, ridx, nr)
-    with np.errstate(all="ignore"):
-        height = np.where(cnt > 0, s / np.maximum(cnt, 1e-9), np.nan).astype(np.float32)
     # the lowest point of each cell keeps the full depth of cracks narrower than a cell
     low = _bin2d_t(h, cidx, nc, ridx, nr, np.fmin)  # NaN where no point (h is scratch)
-    ig = np.full_like(height, np.nan)
+    np.copyto(h, np.float32(0), where=~ok)  # missing points add nothing to the sums
+    s = _bin2d_t(h, cidx, nc, ridx, nr, np.add)
+    cnt = _counts(ok, cidx, nc, ridx, nr)
+    height = np.maximum(cnt, np.float32(1e-9))  # the mean where there are points
+    with np.errstate(all="ignore"):
+        np.divide(s, height, out=height)
+    height[~(cnt > 0)] = np.nan
+    ig = np.broadcast_to(np.float32(np.nan), height.shape)  # not computed: read-only NaN
     mean_i = 0.0
     if raw.intensity is not None:
         mean_i = _mean_intensity(raw.intensity, raw.lines_per_rev, cols, ok)

@@ -12,9 +12,9 @@ flat spot; in between, small and noisy depressions, the classifier's word stands
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from models.serving.features import Detection
+from models.serving.gauss import gaussian
 from models.serving.residual import Residual
 
 CHUNK_ABOVE = 0.65  # wall slope / depth (1/mm); 0.5 mm smoothing caps a cliff at ~0.8
@@ -31,8 +31,8 @@ def wall_steepness(res: Residual, det: Detection, along_mm: float, across_mm: fl
     ok = np.isfinite(res.r[idx])
     sig = (SMOOTH_MM / along_mm, SMOOTH_MM / across_mm)
     with np.errstate(all="ignore"):  # normalised: missing cells do not pull towards 0
-        band = ndimage.gaussian_filter(res.filled[idx], sig, mode="nearest") / \
-            ndimage.gaussian_filter(ok.astype(np.float32), sig, mode="nearest")
+        band = gaussian(res.filled[idx], sig, 4.0, "nearest") / \
+            gaussian(ok.astype(np.float32), sig, 4.0, "nearest")
     band = np.where(ok, band, 0.0)
     depth = -float(band[half, int(np.clip(det.col, 0, cols - 1))])
     if depth <= 0:

@@ -13,6 +13,8 @@ their full depth.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from models.serving.robust import median
@@ -25,11 +27,31 @@ def _harmonic_basis(t: np.ndarray, k: int) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
+@functools.lru_cache(maxsize=64)
+def _circle_harmonic(n: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """``cos(j t)``, ``sin(j t)`` at the angles ``t = 2 pi arange(n) / n`` of a whole
+    revolution of ``n`` rows (read-only; wheels of a site come back, and the runout and
+    registration fits of one wheel share them)."""
+    t = 2 * np.pi * np.arange(n) / n
+    c, s = np.cos(j * t), np.sin(j * t)
+    c.flags.writeable = s.flags.writeable = False
+    return c, s
+
+
+def circle_basis(n: int, k: int) -> np.ndarray:
+    """``_harmonic_basis(2 pi arange(n) / n, k)`` (the same values), a new array."""
+    cols = [np.ones(n)]
+    for j in range(1, k + 1):
+        cols += _circle_harmonic(n, j)
+    return np.stack(cols, axis=1)
+
+
 def smooth_over_revolution(t: np.ndarray, v: np.ndarray, w: np.ndarray, k: int,
-                           iters: int = 4) -> np.ndarray:
+                           iters: int = 4, basis: np.ndarray | None = None) -> np.ndarray:
     """Coefficients of a weighted, Tukey-robust least-squares fit of harmonics 0..k of
-    ``v`` at angles ``t`` (one revolution); zeros if too few values."""
-    b = _harmonic_basis(t, k)
+    ``v`` at angles ``t`` (one revolution); zeros if too few values. ``basis``: the
+    harmonics at ``t`` if already computed."""
+    b = _harmonic_basis(t, k) if basis is None else basis
     base = np.where(np.isfinite(v), w, 0.0)
     vv = np.where(np.isfinite(v), v, 0.0)
     rw = np.ones(v.size)
@@ -44,7 +66,7 @@ def smooth_over_revolution(t: np.ndarray, v: np.ndarray, w: np.ndarray, k: int,
             return np.zeros(b.shape[1])
         res = vv - b @ coef
         used = res[base > 0]
-        s = 1.4826 * float(median(np.abs(used - median(used)))) + 1e-9
+        s = 1.4826 * float(median(np.abs(used - median(used)), overwrite=True)) + 1e-9
         u = res / (4.685 * s)
         rw = np.where(np.abs(u) < 1, (1 - u**2) ** 2, 0.0)
     return np.asarray(coef)
@@ -56,7 +78,8 @@ def shifted(profile: np.ndarray, shift: np.ndarray,
     (linear interpolation; beyond the ends the end slope goes on: a chamfer continues).
 
     ``c - shift`` has the same fractional part on a whole row, so each row is one
-    integer-offset slice of the profile plus its fraction of the next difference.
+    integer-offset slice of the profile plus its fraction of the next difference (done
+    on whole runs of rows sharing that offset).
     """
     n = profile.size
     k = np.floor(-shift).astype(np.int64)
@@ -66,22 +89,31 @@ def shifted(profile: np.ndarray, shift: np.ndarray,
     ext = np.concatenate([profile[0] - (profile[1] - profile[0]) * steps[::-1], profile,
                           profile[-1] + (profile[-1] - profile[-2]) * steps])
     diff = np.diff(ext)
-    out = np.empty((shift.size, n), dtype=dtype)
-    for kk in np.unique(k):
-        rows = np.flatnonzero(k == kk)
-        lo = pad + int(kk)
-        out[rows] = ext[lo : lo + n][None, :] + f[rows] * diff[lo : lo + n][None, :]
-    return out
+    out = np.empty((shift.size, n))  # float64 sums, rounded to ``dtype`` once at the end
+    cuts = np.flatnonzero(np.diff(k)) + 1  # runs of rows with one integer offset
+    for a, b in zip([0, *cuts], [*cuts, k.size], strict=True):
+        lo = pad + int(k[a])
+        np.multiply(f[a:b], diff[lo : lo + n], out=out[a:b])
+        out[a:b] += ext[lo : lo + n]
+    return out.astype(dtype, copy=False)
 
 
-def _row_shifts(h: np.ndarray, nominal: np.ndarray, ok: np.ndarray,
-                g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: the sideways shift (columns) that best explains ``h - nominal`` by the
-    profile's slope ``g`` (plus a level), and its weight (the slope information seen)."""
-    r = np.where(ok, h - nominal, 0.0)
+def _slope_sums(ok: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: the number of valid cells, and the sums of the slope ``g`` and of its
+    square over them (the same on every iteration of the registration)."""
     m = ok.astype(np.float64)
-    n = m.sum(axis=1)
-    sg, sgg = m @ g, m @ (g * g)
+    return m.sum(axis=1), m @ g, m @ (g * g)
+
+
+def _row_shifts(h: np.ndarray, nominal: np.ndarray, ok: np.ndarray, g: np.ndarray,
+                sums: tuple[np.ndarray, np.ndarray, np.ndarray]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the sideways shift (columns) that best explains ``h - nominal`` by the
+    profile's slope ``g`` (plus a level), and its weight (the slope information seen);
+    ``sums``: ``_slope_sums(ok, g)``."""
+    r = h - nominal
+    np.copyto(r, 0.0, where=~ok)
+    n, sg, sgg = sums
     sr, sgr = r.sum(axis=1), r @ g
     var = sgg - sg * sg / np.maximum(n, 1)  # slope information left after the level
     with np.errstate(all="ignore"):
@@ -106,16 +138,18 @@ def lateral_nominal(h: np.ndarray, profile: np.ndarray, harmonics: int, min_shif
     ok = np.isfinite(hs)
     g = np.gradient(profile)
     t_all = 2 * np.pi * np.arange(rows) / rows
+    t_sub = t_all[sub]
+    b_sub, sums = _harmonic_basis(t_sub, harmonics), _slope_sums(ok, g)
     coef = np.zeros(2 * harmonics + 1)
     nominal: np.ndarray = np.broadcast_to(profile, hs.shape)
     for _ in range(iters):
-        step, w = _row_shifts(hs, nominal, ok, g)
-        coef = coef + smooth_over_revolution(t_all[sub], step, w, harmonics)
-        shift_sub = _harmonic_basis(t_all[sub], harmonics) @ coef
+        step, w = _row_shifts(hs, nominal, ok, g, sums)
+        coef = coef + smooth_over_revolution(t_sub, step, w, harmonics, basis=b_sub)
+        shift_sub = b_sub @ coef
         if float(np.ptp(shift_sub)) < min_shift:
             return np.tile(profile.astype(dtype), (rows, 1)), np.zeros(rows)
         nominal = shifted(profile, shift_sub)
-    shift = _harmonic_basis(t_all, harmonics) @ coef
+    shift = circle_basis(rows, harmonics) @ coef
     return shifted(profile, shift, dtype), shift
 
 

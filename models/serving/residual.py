@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from models.serving.grid import WheelGrid
-from models.serving.register import chamfer_columns, lateral_nominal
+from models.serving.register import chamfer_columns, circle_basis, lateral_nominal
 from models.serving.robust import median, nanmedian
 
 
@@ -57,11 +57,7 @@ def _fill_nan_1d(v: np.ndarray) -> np.ndarray:
 def robust_harmonics(v: np.ndarray, k: int, iters: int = 6) -> np.ndarray:
     """Tukey-weighted least-squares fit of harmonics 0..k over one revolution."""
     n = v.size
-    t = 2 * np.pi * np.arange(n) / n
-    cols = [np.ones(n)]
-    for j in range(1, k + 1):
-        cols += [np.cos(j * t), np.sin(j * t)]
-    b = np.stack(cols, axis=1)
+    b = circle_basis(n, k)
     w = np.ones(n)
     fit = np.zeros(n)
     for _ in range(iters):
@@ -72,7 +68,7 @@ def robust_harmonics(v: np.ndarray, k: int, iters: int = 6) -> np.ndarray:
             coef = np.linalg.lstsq(b * w[:, None], v * w, rcond=None)[0]
         fit = b @ coef
         res = v - fit
-        s = 1.4826 * median(np.abs(res - median(res))) + 1e-6
+        s = 1.4826 * median(np.abs(res - median(res)), overwrite=True) + 1e-6
         u = res / (4.685 * s)
         w = np.where(np.abs(u) < 1, (1 - u**2) ** 2, 0.0)
     return fit
@@ -89,7 +85,7 @@ def _block_median(r: np.ndarray, br: int, bc: int) -> np.ndarray:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            med = nanmedian(blocks, 2)
+            med = nanmedian(blocks, 2, overwrite=True)  # a temporary
     return med
 
 
@@ -109,9 +105,10 @@ def _running_median(c: np.ndarray, win: int) -> np.ndarray:
     exactly the filter's result (the rank filter is slow on this small array).
     """
     half = win // 2
-    ext = np.pad(c, ((half, half), (0, 0)), mode="wrap")
-    windows = np.lib.stride_tricks.sliding_window_view(ext, win, axis=0)
-    return np.sort(windows, axis=-1)[..., half]
+    # (columns, rows + win - 1): each window is a contiguous run (quicker to sort)
+    ext = np.take(c.T, np.arange(-half, c.shape[0] + half) % c.shape[0], axis=1)
+    windows = np.lib.stride_tricks.sliding_window_view(ext, win, axis=1)
+    return np.ascontiguousarray(np.sort(windows, axis=-1)[..., half].T)
 
 
 def _upsample(c: np.ndarray, shape: tuple[int, int], br: int, bc: int) -> np.ndarray:
@@ -143,11 +140,18 @@ def _fine_noise(r: np.ndarray, filled: np.ndarray, step: int = 4) -> float:
     idx = np.arange(0, rows, step)
     mid = filled[idx]
     s3 = filled[idx - 1] + mid + filled[(idx + 1) % rows]
-    box = (s3 + np.roll(s3, 1, axis=1) + np.roll(s3, -1, axis=1)) / np.float32(9)
+    # (s3 + its roll by 1 + its roll by -1 across) / 9, the rolls as shifted slices
+    box = np.empty_like(s3)
+    np.add(s3[:, 1:], s3[:, :-1], out=box[:, 1:])
+    np.add(s3[:, :1], s3[:, -1:], out=box[:, :1])
+    box[:, :-1] += s3[:, 1:]
+    box[:, -1:] += s3[:, :1]
+    box /= np.float32(9)
     ok = np.isfinite(r[idx])
     if not ok.any():
         return 1.0
-    return 1.4826 * float(median(np.abs((mid - box)[ok]))) / 0.943
+    dev = (mid - box)[ok]
+    return 1.4826 * float(median(np.abs(dev, out=dev), overwrite=True)) / 0.943
 
 
 def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
@@ -180,8 +184,8 @@ def residual(grid: WheelGrid, p: ResidualParams | None = None) -> Residual:
                             float(np.abs(shift).max()))
     r[:, edges] = np.nan
     low[:, edges] = np.nan
-    filled = np.where(np.isfinite(r), r, 0.0).astype(np.float32)
+    filled = np.where(np.isfinite(r), r, 0.0).astype(np.float32, copy=False)
     sigma = _fine_noise(r, filled)
-    low_filled = np.where(np.isfinite(low), low, 0.0).astype(np.float32)
+    low_filled = np.where(np.isfinite(low), low, 0.0).astype(np.float32, copy=False)
     return Residual(r, filled, max(sigma, 1e-3), float(np.ptp(runout)),
                     profile.astype(np.float32), low_filled)
