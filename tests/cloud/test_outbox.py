@@ -73,6 +73,15 @@ def test_failing_sink_releases_the_claim_at_once(tmp_path: Path) -> None:
     assert len(ok.of(PipelineError)) == 1 and pending(rig) == 0
 
 
+def _three_events(rig: Any, clock: FakeClock) -> None:
+    """Pipeline errors of files f1, f2, f3, created a second apart."""
+    for n in (1, 2, 3):
+        with rig.sessions.begin() as s:
+            add_event(s, f"pipeline:f{n}:store", PipelineError(
+                site="park1", where="store", reason="x", file_id=f"f{n}", detected_at=T0), T0)
+        clock.advance(1)
+
+
 class DiesOnSecond:
     def __init__(self) -> None:
         self.seen: list[str] = []
@@ -86,11 +95,7 @@ class DiesOnSecond:
 def test_a_batch_cut_short_by_a_dying_sink_keeps_what_was_delivered(tmp_path: Path) -> None:
     clock = FakeClock()
     rig = make_rig(tmp_path, clock=clock)
-    for n in (1, 2, 3):
-        with rig.sessions.begin() as s:
-            add_event(s, f"pipeline:f{n}:store", PipelineError(
-                site="park1", where="store", reason="x", file_id=f"f{n}", detected_at=T0), T0)
-        clock.advance(1)
+    _three_events(rig, clock)
     dying = DiesOnSecond()
     with pytest.raises(Died):
         Dispatcher(rig.sessions, dying, clock).dispatch()
@@ -119,11 +124,7 @@ def test_a_batch_sink_gets_the_batch_at_once_and_only_its_refusals_stay_pending(
         tmp_path: Path) -> None:
     clock = FakeClock()
     rig = make_rig(tmp_path, clock=clock)
-    for n in (1, 2, 3):
-        with rig.sessions.begin() as s:
-            add_event(s, f"pipeline:f{n}:store", PipelineError(
-                site="park1", where="store", reason="x", file_id=f"f{n}", detected_at=T0), T0)
-        clock.advance(1)
+    _three_events(rig, clock)
     sink = BatchSink()
     assert Dispatcher(rig.sessions, sink, clock).dispatch() == 2
     assert sink.batches == [["f1", "f2", "f3"]] and pending(rig) == 1
