@@ -248,8 +248,8 @@ def extract(res: Residual, along_mm: float, across_mm: float,
             ok, cell_mm2 = co.cells.valid, along_mm * across_mm * co.br * co.bc
             strong = (g < -max(0.25, 5 * sd)) & ok
             bumps = (g > max(0.2, 5 * sd)) & ok
-            vals += [float(np.log1p(strong.sum() * cell_mm2)),
-                     float(np.log1p(bumps.sum() * cell_mm2))]
+            vals += [float(np.log1p(np.count_nonzero(strong) * cell_mm2)),
+                     float(np.log1p(np.count_nonzero(bumps) * cell_mm2))]
     line = _line_filter(f, along_mm, across_mm)
     cdep, _, _ = _extremes(line, cells, scratch=True)
     det["crack"] = cdep

@@ -40,7 +40,9 @@ def _table() -> tuple[np.ndarray, np.ndarray]:
     unsure = (np.floor(lo) != np.floor(hi)).any(axis=1)
     lut = np.floor(hi).astype(np.uint8)  # the colour of a sure bin
     lut = np.concatenate([lut, _interpolate(np.array([segs], dtype=np.float32))])
-    return lut, np.append(unsure, False)
+    unsure = np.append(unsure, False)
+    lut.flags.writeable = unsure.flags.writeable = False  # shared by every call
+    return lut, unsure
 
 
 def colourise(z: np.ndarray, vmax: float = 12.0) -> np.ndarray:

@@ -59,7 +59,8 @@ def grid_of(arrays: Mapping[str, np.ndarray], traits: Any, calibration: Any,
 def prepare_grid(grid: WheelGrid, params: PreprocessParams) -> Prepared:
     """Physical grid -> residual -> features."""
     res = residual(grid, params.residual)
-    missing = float(1.0 - grid.valid.mean())
+    valid = grid.valid
+    missing = 1.0 - np.count_nonzero(valid) / valid.size  # == 1 - mean, without floats
     feats = extract(res, params.grid.along_mm, params.grid.across_mm, missing)
     return Prepared(grid, res, feats)
 

@@ -1,5 +1,6 @@
-"""Fast medians with exactly NumPy's results (np.median / np.nanmedian go through
-partition or masked arrays; numpy's SIMD sort is several times quicker here)."""
+"""Fast medians with exactly NumPy's results (np.median / np.nanmedian go through a
+two-k partition or masked arrays; NumPy's SIMD sort, or its one-k SIMD partition for
+long arrays, is several times quicker here)."""
 
 from __future__ import annotations
 

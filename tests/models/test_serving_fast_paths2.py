@@ -239,3 +239,10 @@ def test_cached_circle_basis_is_the_harmonic_basis(n: int) -> None:
         np.testing.assert_array_equal(got, _harmonic_basis(t, k))
         got[:] = 0  # a new array each time: the cached columns are untouched
         np.testing.assert_array_equal(circle_basis(n, k), _harmonic_basis(t, k))
+
+
+def test_missing_share_is_one_minus_the_mean_of_valid() -> None:
+    for frac in (0.0, 0.013, 0.3, 0.999):
+        for shape in ((862, 137), (1131, 219), (3, 5)):
+            valid = RNG.random(shape) > frac
+            assert 1.0 - np.count_nonzero(valid) / valid.size == float(1.0 - valid.mean())
