@@ -266,9 +266,7 @@ class FilePipeline:
             csv_key, meta_key = keys_of(f)
             csv, meta = self._blobs.get(csv_key), self._blobs.get(meta_key)
         if isinstance(self._scorer, BytesScorer):
-            if arrays is not None:
-                return self._scorer.score_bytes(csv, meta, arrays)
-            return self._scorer.score_bytes(csv, meta)
+            return self._scorer.score_bytes(csv, meta, arrays)
         self._cfg.work_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"{f.file_id}-", dir=self._cfg.work_dir))
         try:
