@@ -10,13 +10,20 @@ the call returns, so nothing written is ever only in memory. The table key is th
 key; a row whose key is present is skipped (:func:`_insert_new`): a retried row is not
 duplicated. Callers waiting for the connection at the same time are written together,
 one statement per table (a DuckDB statement costs ~2 ms whatever its size).
+
+At interpreter exit every warehouse still holding its file closes it (``atexit``), under
+its lock: the background closer is a daemon thread, and a daemon thread still inside
+DuckDB's C++ close when Python finalizes aborts the whole process (rc 134, "FATAL:
+exception not rethrown").
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +39,14 @@ log = logging.getLogger(__name__)
 _CONFLICT_RETRIES = 5
 POLL_S = 0.025  # how often a process waiting for the file tries again
 MAX_ROWS_PER_STATEMENT = 200
+_LIVE: weakref.WeakSet[DuckDbWarehouse] = weakref.WeakSet()  # closed at exit (module doc)
+
+
+@atexit.register
+def close_all_at_exit() -> None:
+    """Close every live warehouse's file, waiting for a close already under way."""
+    for warehouse in list(_LIVE):
+        warehouse.close()
 
 
 def connect_when_free(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
@@ -113,6 +128,7 @@ class DuckDbWarehouse:
         self._closer_on = False  # the background closer runs while a connection is held
         self._queue_mu = threading.Lock()
         self._queue: list[_Pending] = []  # rows waiting for the connection (group insert)
+        _LIVE.add(self)
 
     @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

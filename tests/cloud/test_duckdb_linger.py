@@ -87,3 +87,28 @@ def test_steady_writer_gives_other_processes_a_turn(tmp_path: Path) -> None:
     got = wh.query("SELECT count(*) AS n FROM {ds}.wheel_scores")
     assert got == [{"n": len(written)}]
     wh.close()
+
+
+# Exits just as the background closer closes the file: without the exit hook, DuckDB's
+# C++ close in a daemon thread meets Python's finalization and aborts (rc 134) most times.
+_EXIT_DURING_LINGER = (
+    "import sys, time; from pathlib import Path; from cloud.warehouse.duckdb import "
+    "DuckDbWarehouse; wh = DuckDbWarehouse(Path(sys.argv[1]), linger_s=0.3); "
+    "wh.ensure_schema(); time.sleep(0.3)")
+
+
+def test_exit_while_the_closer_runs_does_not_abort(tmp_path: Path) -> None:
+    for i in range(6):
+        done = subprocess.run([sys.executable, "-c", _EXIT_DURING_LINGER,
+                               str(tmp_path / f"w{i}.duckdb")], capture_output=True,
+                              text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+        assert done.returncode == 0, (i, done.returncode, done.stderr[-500:])
+
+
+def test_exit_hook_closes_live_warehouses(tmp_path: Path) -> None:
+    wh = DuckDbWarehouse(tmp_path / "w.duckdb", linger_s=600, max_hold_s=600)
+    wh.ensure_schema()
+    assert wh in wdb._LIVE
+    wdb.close_all_at_exit()
+    other = _other_process(wh.path)  # opens at once: the file was let go
+    assert other.returncode == 0, other.stderr
