@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from edge.converting import Converted, Converter
 from edge.tracker import FileRow, Tracker
 from edge.transport import Transport
-from edge.uploader import Converted, Converter, Uploader
+from edge.uploader import Uploader
 from schemas.config import SiteConfig
 
 log = logging.getLogger(__name__)

@@ -12,16 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
-
-import numpy as np
 
 from edge import retention
-from edge.bundle import make_bundle
+from edge.converting import Converted, Converter, convert_and_bundle
 from edge.files import free_mb, quarantine_files
 from edge.publishing import UNASSIGNED, UNKNOWN_TRAIN, Publisher
 from edge.rfid import RfidLog
@@ -44,26 +40,6 @@ __all__ = ["UNASSIGNED", "UNKNOWN_TRAIN", "Converted", "Converter", "Uploader"]
 MAX_CONVERT_ATTEMPTS = 3
 CONVERT_BATCH = 4  # scans converted between two publish rounds
 CONVERT_ROUNDS = 25  # rounds per step (then the loop rescans the folders)
-
-
-@dataclass(frozen=True)
-class Converted:
-    """What the converter produced for one scan."""
-
-    csv_path: Path
-    meta_path: Path
-    file_id: str
-    csv_data: bytes | None = None  # made in memory: the bytes (no file at csv_path)
-    meta_data: bytes | None = None
-    arrays: Mapping[str, np.ndarray] | None = None  # the CSV's arrays (bundle sidecar)
-
-
-class Converter(Protocol):
-    """Converts a tracked scan into per-wheel CSV + metadata under ``out_dir``."""
-
-    def __call__(self, row: FileRow, out_dir: Path) -> Converted:
-        """Raise ScanFormatError for an unreadable scan."""
-        ...
 
 
 class Uploader:
@@ -205,19 +181,7 @@ class Uploader:
         return done
 
     def _convert(self, row: FileRow) -> None:
-        conv = self.converter(row, out_dir := self.work_dir / row.camera)
-        csv = conv.csv_path if conv.csv_data is None else conv.csv_data
-        meta = conv.meta_path if conv.meta_data is None else conv.meta_data
-        arrays = conv.arrays if self.cfg.edge.bundle_arrays else None  # the sidecar
-        bundle = make_bundle(csv, meta, out_dir / f"{row.stem}.tar.zst", arrays)
-        count = -(-bundle.payload_bytes // self.cfg.edge.chunk_bytes)
-        self.tracker.set_state(  # work files only when written (retention removes them)
-            row.key, "converted", f"{bundle.payload_bytes} bytes, {count} chunk(s)",
-            file_id=conv.file_id, csv_path=str(csv) if isinstance(csv, Path) else None,
-            meta_path=str(meta) if isinstance(meta, Path) else None,
-            bundle_path=str(bundle.path), chunk_count=count,
-            payload_bytes=bundle.payload_bytes, sha256=bundle.sha256, raw_bytes=bundle.raw_bytes,
-        )
+        convert_and_bundle(self.cfg, self.tracker, self.converter, row, self.work_dir)
 
     def quarantine(self, row: FileRow, reason: str) -> None:
         """Move an unreadable scan aside with its reason; report it; go on."""
