@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.scanfile import truth_defects
 from models.serving.pipeline import PreprocessParams, grid_of
 from models.training.export import data_hash
 from models.training.train import Sample, TrainConfig
@@ -40,7 +41,7 @@ def simulated_samples(n_good: int, n_bad: int, seed: int, params: PreprocessPara
         defects = random_defects(rng, wheel) if label else []
         scan = simulate_scan(wheel, cam, rng, defects=defects)
         grid = grid_of(scan.arrays, scan.traits, scan.calibration, params, wheel.diameter_mm)
-        samples.append(Sample(f"sim{i:04d}", label, grid))
+        samples.append(Sample(f"sim{i:04d}", label, grid, truth_defects(scan.truth)))
         items.append((f"sim{i:04d}", label, f"seed{seed}-w{width}"))
     return samples, data_hash(items)
 

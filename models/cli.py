@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _train(a: argparse.Namespace, cal: Calibration | None) -> int:
     from models.serving.pipeline import PreprocessParams
+    from models.training.evaluate import strict_json
     from models.training.train import TrainConfig
     from models.training.workflow import load_samples, train_and_export
 
@@ -69,18 +70,19 @@ def _train(a: argparse.Namespace, cal: Calibration | None) -> int:
     samples, sha = load_samples(a.data, a.labels, params, cal, progress=not a.quiet)
     cfg = TrainConfig(seed=a.seed, implants_per_good=a.implants)
     path, cv = train_and_export(samples, sha, a.out, cfg, params, progress=not a.quiet)
-    print(json.dumps({"model": str(path), "cross_validation": cv}, default=str))
+    print(json.dumps(strict_json({"model": str(path), "cross_validation": cv}), default=str))
     return 0
 
 
 def _evaluate(a: argparse.Namespace, cal: Calibration | None) -> int:
+    from models.training.evaluate import strict_json
     from models.training.workflow import evaluate_dir, write_json
 
     report = a.report or (a.out.with_suffix(".png") if a.out else Path("evaluation.png"))
     out = evaluate_dir(a.model, a.data, a.labels, cal, report, progress=not a.quiet)
     if a.out:
         write_json(out, a.out)
-    print(json.dumps(out, default=str, indent=None if a.out else 1))
+    print(json.dumps(strict_json(out), default=str, indent=None if a.out else 1))
     return 1 if out["errors"] else 0
 
 

@@ -1,4 +1,9 @@
-"""Quality metrics and the PNG report of a model on labelled wheels."""
+"""Quality metrics and the PNG report of a model on labelled wheels.
+
+A metric that is undefined on the data (AUROC with no bad wheel, defect-type accuracy
+with no typed bad wheel) is NaN in :func:`metrics` and ``null`` once written out
+(:func:`strict_json`): ``NaN`` is not JSON, and strict parsers refuse the whole file.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +46,20 @@ def auroc(good: np.ndarray, bad: np.ndarray) -> float:
     return float((r_good - good.size * (good.size + 1) / 2) / (good.size * bad.size))
 
 
+def strict_json(obj: Any) -> Any:
+    """``obj`` with every non-finite float as None and numpy scalars and arrays as
+    Python values, ready for ``json.dumps(..., allow_nan=False)``."""
+    if isinstance(obj, dict):
+        return {k: strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | np.ndarray):
+        return [strict_json(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
 def fa_threshold(good: np.ndarray, fa: float = 0.01) -> float:
     """Score limit with at most ``fa`` of good wheels below it (bad = score < limit)."""
     s = np.sort(good)
@@ -67,7 +86,8 @@ def metrics(rows: Sequence[Scored], fa: float = 0.01) -> dict[str, Any]:
     }
     out["recall_at_70"] = out["confusion_at_70"]["tp"] / max(1, int(bad.size))
     out["false_alarm_at_70"] = out["confusion_at_70"]["fp"] / max(1, int(good.size))
-    typed = [r for r in rows if r.label == 1 and r.truth and r.defect != "none"]
+    typed = [r for r in rows  # bad wheels with a known and a predicted ("" = none) type
+             if r.label == 1 and r.truth and r.defect not in ("", "none")]
     out["class_accuracy_flagged"] = (
         float(np.mean([r.defect in {k for k, _ in r.truth} for r in typed])) if typed
         else float("nan"))

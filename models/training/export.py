@@ -23,6 +23,7 @@ import numpy as np
 from models.serving.pipeline import PreprocessParams
 from models.serving.scorer import METADATA, ONNX_FILE
 from models.serving.scoring import CLASSES, MODEL_FEATURES, THRESHOLD, Calibration
+from models.training.evaluate import strict_json
 from models.training.train import TrainConfig
 
 ONNX_TOLERANCE = 1e-4
@@ -95,10 +96,11 @@ def export(model: Any, cal: Calibration, out_dir: str | Path, *, params: Preproc
         "calibration": cal.to_dict(),
         "threshold": THRESHOLD,
         "training": asdict(cfg),
-        "metrics": metrics,
+        "metrics": strict_json(metrics),
         **(extra or {}),
     }
-    (out / METADATA).write_text(json.dumps(meta, indent=1, default=_jsonable) + "\n")
+    text = json.dumps(meta, indent=1, default=_jsonable, allow_nan=False)
+    (out / METADATA).write_text(text + "\n")
     return out
 
 

@@ -16,7 +16,7 @@ from models.scanfile import read_labels, read_wheel_file, truth_defects
 from models.serving.pipeline import PreprocessParams, grid_of
 from models.serving.scorer import Scorer
 from models.serving.scoring import standardise
-from models.training.evaluate import Scored, metrics, report_png
+from models.training.evaluate import Scored, metrics, report_png, strict_json
 from models.training.export import data_hash, export
 from models.training.train import Sample, TrainConfig, train
 from schemas.calibration import Calibration
@@ -68,7 +68,8 @@ def train_and_export(samples: Sequence[Sample], data_sha: str, out: str | Path,
         model, cal, rep = train(samples, params, cfg, progress=bar.update)
     orig = rep["original"]
     ts = rep["ts"]
-    cv_rows = [Scored(f"cv{i}", int(ts.label[i]), float(rep["cv_score"][i]), "")
+    cv_rows = [Scored(samples[ts.group[i]].name, int(ts.label[i]),  # held-out score and
+                      float(rep["cv_score"][i]), "", samples[ts.group[i]].truth)  # truth
                for i in np.flatnonzero(orig)]
     cv_metrics = metrics(cv_rows)
     cv_metrics["train_seconds"] = round(time.monotonic() - t0, 1)
@@ -112,5 +113,6 @@ def _bar_iter(rows: list[tuple[str, int]], enabled: bool) -> Any:
 
 
 def write_json(obj: Any, path: str | Path) -> None:
-    """Pretty JSON file."""
-    Path(path).write_text(json.dumps(obj, indent=1, default=str) + "\n")
+    """Pretty JSON file (undefined metrics as null: :func:`strict_json`)."""
+    Path(path).write_text(json.dumps(strict_json(obj), indent=1, default=str,
+                                     allow_nan=False) + "\n")

@@ -127,3 +127,41 @@ def test_a_model_for_other_preprocessing_is_refused(tiny_model: tuple[Path, dict
     (other / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(ScoringError, match="preprocessing phys-3"):
         Scorer.load(other)
+
+
+def _refuse_nan(constant: str) -> None:
+    raise ValueError(f"not JSON: {constant}")
+
+
+def test_metadata_is_strict_json_with_undefined_metrics_as_null(
+        tiny_model: tuple[Path, dict]) -> None:
+    path, cv = tiny_model
+    assert np.isnan(cv["auroc"])  # no bad wheel among the originals: undefined
+    meta = json.loads((path / "metadata.json").read_text(), parse_constant=_refuse_nan)
+    assert meta["metrics"]["cross_validation"]["auroc"] is None
+    assert meta["metrics"]["cross_validation"]["false_alarm_at_70"] == cv["false_alarm_at_70"]
+
+
+def test_cross_validation_reports_each_defect_kind_of_the_bad_wheels(
+        tmp_path: Path) -> None:
+    wheels = make_set(23, TINY, 10, 3, kinds=("chunking", "flat_spot"))
+    samples = [Sample(f"w{i}", lab, grid_of(w.arrays, w.traits, w.calibration, P),
+                      [(t["kind"], "any") for t in w.truth])
+               for i, (w, lab) in enumerate(wheels)]
+    _, cv = train_and_export(samples, "1" * 64, tmp_path / "m", CFG, P, progress=False)
+    kinds = [k for s in samples for k, _ in s.truth]
+    assert cv["n_bad"] == 3 and kinds.count("chunking") >= 2
+    assert {k for k in cv["per_defect"] if "/" not in k} == set(kinds)
+    assert cv["per_defect"]["chunking"]["n"] == kinds.count("chunking")
+    assert 0.0 <= cv["per_defect"]["chunking"]["recall_at_70"] <= 1.0
+    assert np.isnan(cv["class_accuracy_flagged"])  # held-out runs predict no defect type
+
+
+def test_strict_json_turns_undefined_numbers_into_null() -> None:
+    from models.training.evaluate import strict_json
+
+    got = strict_json({"a": float("nan"), "b": [np.float32(1.5), float("inf")],
+                       "c": {"d": np.int64(3), "e": (np.nan, "x")}, "f": np.array([1.0])})
+    assert got == {"a": None, "b": [1.5, None], "c": {"d": 3, "e": [None, "x"]},
+                   "f": [1.0]}
+    assert json.dumps(got, allow_nan=False)
