@@ -43,10 +43,18 @@ _LIVE: weakref.WeakSet[DuckDbWarehouse] = weakref.WeakSet()  # closed at exit (m
 
 
 @atexit.register
-def close_all_at_exit() -> None:
-    """Close every live warehouse's file, waiting for a close already under way."""
+def close_all_at_exit(wait_s: float = 5.0) -> None:
+    """Close every live warehouse's file, waiting up to ``wait_s`` each for a statement or
+    close already under way (a thread stuck holding the connection must not hang exit)."""
     for warehouse in list(_LIVE):
-        warehouse.close()
+        if not warehouse._mu.acquire(timeout=wait_s):
+            log.warning("exit: warehouse %s still busy after %.0f s; not closed",
+                        warehouse.path, wait_s)
+            continue
+        try:
+            warehouse._close()
+        finally:
+            warehouse._mu.release()
 
 
 def connect_when_free(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:

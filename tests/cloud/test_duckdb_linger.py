@@ -112,3 +112,15 @@ def test_exit_hook_closes_live_warehouses(tmp_path: Path) -> None:
     wdb.close_all_at_exit()
     other = _other_process(wh.path)  # opens at once: the file was let go
     assert other.returncode == 0, other.stderr
+
+
+def test_exit_hook_does_not_hang_on_a_busy_warehouse(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    wh = DuckDbWarehouse(tmp_path / "w.duckdb", linger_s=600, max_hold_s=600)
+    wh.ensure_schema()
+    with wh._mu:  # another thread's statement that does not end
+        t0 = time.monotonic()
+        wdb.close_all_at_exit(wait_s=0.2)
+        assert time.monotonic() - t0 < 5.0
+    assert "still busy" in caplog.text
+    wh.close()
