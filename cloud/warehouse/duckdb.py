@@ -47,14 +47,9 @@ def close_all_at_exit(wait_s: float = 5.0) -> None:
     """Close every live warehouse's file, waiting up to ``wait_s`` each for a statement or
     close already under way (a thread stuck holding the connection must not hang exit)."""
     for warehouse in list(_LIVE):
-        if not warehouse._mu.acquire(timeout=wait_s):
+        if not warehouse.close_within(wait_s):
             log.warning("exit: warehouse %s still busy after %.0f s; not closed",
                         warehouse.path, wait_s)
-            continue
-        try:
-            warehouse._close()
-        finally:
-            warehouse._mu.release()
 
 
 def connect_when_free(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
@@ -188,8 +183,18 @@ class DuckDbWarehouse:
 
     def close(self) -> None:
         """Let go of the database file now (it is reopened on the next call)."""
-        with self._mu:
+        self.close_within(-1)
+
+    def close_within(self, wait_s: float) -> bool:
+        """:meth:`close`, waiting at most ``wait_s`` (< 0: as long as it takes) for a
+        statement under way; False if it was still running and the file stays open."""
+        if not self._mu.acquire(timeout=wait_s):
+            return False
+        try:
             self._close()
+        finally:
+            self._mu.release()
+        return True
 
     def ensure_schema(self) -> list[str]:
         """Create the schema, tables and views if absent."""
