@@ -17,7 +17,7 @@ from scipy import ndimage
 
 from models.serving.grid import WheelGrid
 from models.serving.register import chamfer_columns, circle_basis, lateral_nominal
-from models.serving.robust import median, nanmedian
+from models.serving.robust import mad, median, nanmedian
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,7 @@ def robust_harmonics(v: np.ndarray, k: int, iters: int = 6) -> np.ndarray:
             coef = np.linalg.lstsq(b * w[:, None], v * w, rcond=None)[0]
         fit = b @ coef
         res = v - fit
-        s = 1.4826 * median(np.abs(res - median(res)), overwrite=True) + 1e-6
-        u = res / (4.685 * s)
+        u = res / (4.685 * mad(res))  # (res is float64: the same number as before)
         w = np.where(np.abs(u) < 1, (1 - u**2) ** 2, 0.0)
     return fit
 
