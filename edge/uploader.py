@@ -159,7 +159,7 @@ class Uploader:
         for row in rows:
             done += 1
             try:
-                self._convert(row)
+                convert_and_bundle(self.cfg, self.tracker, self.converter, row, self.work_dir)
             except ScanFormatError as exc:
                 self.quarantine(row, exc.reason)
             except FileNotFoundError as exc:
@@ -179,9 +179,6 @@ class Uploader:
                                             next_attempt=self.clock() + retry)
                 done -= 1
         return done
-
-    def _convert(self, row: FileRow) -> None:
-        convert_and_bundle(self.cfg, self.tracker, self.converter, row, self.work_dir)
 
     def quarantine(self, row: FileRow, reason: str) -> None:
         """Move an unreadable scan aside with its reason; report it; go on."""
